@@ -1,0 +1,3 @@
+from rulesengine.cli import main
+
+raise SystemExit(main())

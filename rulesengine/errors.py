@@ -1,0 +1,212 @@
+"""The one exception hierarchy of the project, and the renderer every caller shares.
+
+Each diagnostic has a stable kebab-case ``code`` (tests assert on codes, not wording),
+a message, an optional :class:`~rulesengine.source.Span`, a hint, and related spans
+(for example one per edge of a dependency cycle). Warnings use the same classes with
+``severity = "warning"``; they are collected, never raised.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import ClassVar, Iterable, Sequence
+
+from .source import Span, excerpt
+
+
+class RulesError(Exception):
+    """Root of every error the project reports about its input."""
+
+    code: ClassVar[str] = "error"
+    severity: ClassVar[str] = "error"
+
+    def __init__(self, message: str, *, span: Span | None = None, hint: str | None = None,
+                 related: Sequence[tuple[str, Span | None]] = (), context: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+        self.related = tuple(related)
+        self.context = context  # e.g. "rule settlement_amount (三(三)6)"
+
+    def __str__(self) -> str:
+        return f"{self.span}: {self.message}" if self.span else self.message
+
+
+# --- loading -------------------------------------------------------------------------
+class LoadError(RulesError):
+    code = "load-error"
+
+
+class FileReadError(LoadError):
+    code = "file-unreadable"
+
+
+class YamlSyntaxError(LoadError):
+    code = "yaml-syntax"
+
+
+class DuplicateKeyError(LoadError):
+    code = "duplicate-key"
+
+
+class RulesetSchemaError(LoadError):
+    """The document does not match a JSON Schema; ``json_path`` says where."""
+
+    code = "schema"
+
+    def __init__(self, message: str, *, json_path: str = "$", **kw):
+        super().__init__(message, **kw)
+        self.json_path = json_path
+
+
+# --- formulas and declarations -------------------------------------------------------
+class FormulaSyntaxError(RulesError):
+    code = "formula-syntax"
+
+
+class CheckError(RulesError):
+    code = "check-error"
+
+
+class UnknownNameError(CheckError):
+    code = "unknown-name"
+
+
+class UnknownFunctionError(CheckError):
+    code = "unknown-function"
+
+
+class ArgumentCountError(CheckError):
+    code = "argument-count"
+
+
+class TypeMismatchError(CheckError):
+    code = "type-mismatch"
+
+
+class UnknownEnumValueError(CheckError):
+    code = "unknown-enum-value"
+
+
+class DuplicateIdError(CheckError):
+    code = "duplicate-id"
+
+
+class BadValueError(CheckError):
+    """A literal value in the ruleset (parameter, table row, test) does not fit its type."""
+
+    code = "bad-value"
+
+
+class IncompleteTableError(CheckError):
+    code = "incomplete-table"
+
+
+class CycleError(RulesError):
+    code = "dependency-cycle"
+
+
+# --- facts and evaluation ------------------------------------------------------------
+class FactError(RulesError):
+    code = "bad-fact"
+
+
+class UnknownFactError(FactError):
+    code = "unknown-fact"
+
+
+class FixedParameterError(FactError):
+    code = "fixed-parameter"
+
+
+class ConstraintError(FactError):
+    code = "constraint"
+
+
+class EvaluationError(RulesError):
+    code = "evaluation-error"
+
+
+class MissingFactError(EvaluationError):
+    code = "missing-fact"
+
+
+class DivisionByZeroError(EvaluationError):
+    code = "division-by-zero"
+
+
+class ArithmeticLimitError(EvaluationError):
+    code = "arithmetic"
+
+
+class TableKeyError(EvaluationError):
+    code = "table-key"
+
+
+class UnknownTargetError(EvaluationError):
+    code = "unknown-target"
+
+
+class UsageError(RulesError):
+    code = "usage"
+
+
+# --- warnings -------------------------------------------------------------------------
+class RulesWarning(RulesError):
+    severity = "warning"
+    code = "warning"
+
+
+class UnusedWarning(RulesWarning):
+    code = "unused"
+
+
+class EffectivePeriodWarning(RulesWarning):
+    code = "outside-effective-period"
+
+
+class CheckFailed(RulesError):
+    """Several errors found in one pass (the checker collects all, not only the first)."""
+
+    code = "check-failed"
+
+    def __init__(self, errors: Iterable[RulesError]):
+        self.errors = sorted(errors, key=_order)
+        super().__init__(f"{len(self.errors)} error(s)")
+
+
+def _order(err: RulesError) -> tuple:
+    span = err.span
+    return (span.file, span.line, span.col) if span else ("", 0, 0)
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """A hint naming the closest known name, if one is close enough."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def flatten(err: RulesError) -> list[RulesError]:
+    return list(err.errors) if isinstance(err, CheckFailed) else [err]
+
+
+def render(err: RulesError) -> str:
+    """``file:line:col: error[code]: message``, then excerpt, related spans and hint."""
+    where = f"{err.span}: " if err.span else ""
+    lines = [f"{where}{err.severity}[{err.code}]: {err.message}"]
+    if err.span and (text := excerpt(err.span)):
+        lines.append(text)
+    for message, span in err.related:
+        lines.append(f"  note: {span}: {message}" if span else f"  note: {message}")
+        if span and (text := excerpt(span)):
+            lines.append(_indent(text))
+    if err.context:
+        lines.append(f"  in: {err.context}")
+    if err.hint:
+        lines.append(f"  hint: {err.hint}")
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())

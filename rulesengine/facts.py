@@ -1,0 +1,113 @@
+"""Supplied facts -> typed values for the inputs and open parameters of a ruleset.
+
+Facts come from a YAML or JSON file, or from an example or test inside the ruleset.
+Every problem is reported, located: unknown names (with did-you-mean), values of the
+wrong type, values outside an input's ``min``/``max``, and attempts to override a
+parameter that the policy fixes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .datatypes import ValueProblem, coerce, display
+from .errors import (CheckFailed, ConstraintError, FactError, FixedParameterError, RulesError,
+                     UnknownFactError, UsageError, did_you_mean)
+from .loader import load_facts
+from .model import FactSet, Input, Parameter, Ruleset
+
+
+def read_facts(path: str) -> FactSet:
+    """Load a facts file; positions of its values are kept for error messages."""
+    doc = load_facts(path)
+    return FactSet(doc.value, doc.span)
+
+
+def example_facts(ruleset: Ruleset, name: str | None) -> FactSet:
+    """The facts of the named example, or of the first (default) one."""
+    if not ruleset.examples:
+        raise UsageError(f"ruleset '{ruleset.meta.id}' has no examples",
+                         hint="add an 'examples:' section, or pass --facts FILE")
+    if name is None:
+        return next(iter(ruleset.examples.values())).facts
+    if name not in ruleset.examples:
+        raise UsageError(f"no example named '{name}'",
+                         hint=did_you_mean(name, ruleset.examples)
+                         or f"examples: {', '.join(ruleset.examples)}")
+    return ruleset.examples[name].facts
+
+
+def test_facts(ruleset: Ruleset, test_id: str) -> FactSet:
+    """A test's facts: its example's facts, then its own on top."""
+    test = ruleset.tests[test_id]
+    if test.example is None:
+        return test.facts
+    base = ruleset.examples[test.example].facts
+    merged = dict(base.values)
+    merged.update(test.facts.values)
+
+    def span_of(path: tuple):
+        return (test.facts if path and path[0] in test.facts.values else base).span_of(path)
+    return FactSet(merged, span_of)
+
+
+def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
+    """Check and type every fact; raise CheckFailed listing every problem."""
+    errors: list[RulesError] = []
+    bound: dict[str, Any] = {}
+    accepted = [d.id for d in ruleset.declarations.values()
+                if isinstance(d, Input) or (isinstance(d, Parameter) and d.open)]
+    for name, raw in facts.values.items():
+        span = facts.span_of((name,))
+        decl = ruleset.declarations.get(name)
+        if isinstance(decl, Parameter) and not decl.open:
+            errors.append(FixedParameterError(
+                f"'{name}' is a parameter fixed by the policy ({ruleset.reference(decl)}), "
+                "not a fact", span=span,
+                hint="change it in the ruleset, with its citation, if the policy changed"))
+            continue
+        if not isinstance(decl, (Input, Parameter)):
+            what = f"'{name}' is a {decl.kind}, not a fact" if decl else f"unknown fact '{name}'"
+            errors.append(UnknownFactError(what, span=span, hint=did_you_mean(name, accepted)
+                                           or "facts are the inputs and open parameters of the ruleset"))
+            continue
+        try:
+            value = coerce(raw, decl.type)
+        except ValueProblem as problem:
+            errors.append(FactError(f"fact '{name}' ({decl.label}): {problem.message} "
+                                    f"(expected {decl.type})", span=span, hint=problem.hint))
+            continue
+        problem = _outside(decl, value)
+        if problem:
+            errors.append(ConstraintError(f"fact '{name}' ({decl.label}) is {display(value, decl.type)}, "
+                                          f"{problem}", span=span,
+                                          hint=f"the ruleset requires it ({ruleset.reference(decl)})"))
+            continue
+        bound[name] = value
+    if errors:
+        raise CheckFailed(errors)
+    return bound
+
+
+def check_fact_sets(ruleset: Ruleset) -> None:
+    """Validate the facts of every example and test, as ``validate`` does."""
+    errors: list[RulesError] = []
+    sets = [example.facts for example in ruleset.examples.values()]
+    sets += [test_facts(ruleset, test_id) for test_id in ruleset.tests]
+    for facts in sets:
+        try:
+            bind_facts(ruleset, facts)
+        except CheckFailed as err:
+            errors += [e for e in err.errors if str(e) not in {str(x) for x in errors}]
+    if errors:
+        raise CheckFailed(errors)
+
+
+def _outside(decl: Input | Parameter, value: Any) -> str | None:
+    if not isinstance(decl, Input):
+        return None
+    if decl.minimum is not None and value < decl.minimum:
+        return f"below the minimum {display(decl.minimum, decl.type)}"
+    if decl.maximum is not None and value > decl.maximum:
+        return f"above the maximum {display(decl.maximum, decl.type)}"
+    return None

@@ -1,0 +1,234 @@
+"""Formula text -> syntax tree (:mod:`rulesengine.ast`), with every node located.
+
+The grammar is ``grammar/formula.lark`` (LALR). Parsing and tree building are separate
+steps so that Lark's ``meta`` positions reach the :class:`ToAst` transformer. Nothing
+here evaluates anything: there is no path from formula text to Python ``eval``.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import lru_cache
+from importlib.resources import files
+from typing import Callable
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from .errors import FormulaSyntaxError, RulesError
+from .source import Span
+
+Origin = Callable[[int, int], Span]
+"""Maps a character range of the formula text to a span in its file."""
+
+MAX_FORMULA_CHARS = 10_000
+MAX_NESTING = 64
+MAX_NUMBER_DIGITS = 30
+
+_TOKEN_NAMES = {
+    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','",
+    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "COMPARE": "a comparison",
+    "NUMBER": "a number", "PERCENT": "a percentage", "STRING": "a quoted value",
+    "NAME": "a name", "IF": "'if'", "THEN": "'then'", "ELSE": "'else'", "AND": "'and'",
+    "OR": "'or'", "NOT": "'not'", "TRUE": "'true'", "FALSE": "'false'", "$END": "the end",
+}
+
+# Characters people type by habit, and what the language wants instead.
+_LOOKALIKES = {
+    "（": "(", "）": ")", "，": ",", "×": "*", "÷": "/", "－": "-", "＋": "+", "—": "-",
+    "−": "-", "＝": "==", "％": "%", "“": '"', "”": '"', "【": "[", "】": "]", "＜": "<",
+    "＞": ">", "≤": "<=", "≥": ">=", "≠": "!=",
+}
+_HINTS = {
+    "=": "compare with '==' (a formula computes a value; it does not assign one)",
+    "^": "there is no power operator; write the product out",
+    "&": "write 'and'", "|": "write 'or'", "!": "write 'not', or '!=' for 'not equal'",
+    "'": 'quote enum values with double quotes: "优秀"',
+    "%": "a percentage is written right after its number: 5%",
+    ".": "a number needs digits before the point: 0.5",
+}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = files("rulesengine.grammar").joinpath("formula.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def parse_formula(text: str, origin: Origin) -> ast.Node:
+    """Parse one formula. Raises :class:`FormulaSyntaxError` located through ``origin``."""
+    if len(text) > MAX_FORMULA_CHARS:
+        raise FormulaSyntaxError(f"the formula is longer than {MAX_FORMULA_CHARS:,} characters",
+                                 span=origin(0, 1), hint="split it into several named rules")
+    _check_nesting(text, origin)
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, origin) from None
+    try:
+        return ToAst(origin).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, RulesError):
+            raise exc.orig_exc from None
+        raise
+
+
+def _check_nesting(text: str, origin: Origin) -> None:
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise FormulaSyntaxError(f"brackets are nested more than {MAX_NESTING} deep",
+                                         span=origin(i, i + 1),
+                                         hint="split the formula into several named rules")
+        elif ch in ")]":
+            depth -= 1
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, origin: Origin) -> FormulaSyntaxError:
+    pos = getattr(exc, "pos_in_stream", None)
+    if pos is None or isinstance(exc, UnexpectedEOF):
+        pos = len(text)
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        pos = len(text)
+    at_end = pos >= len(text)
+    start = min(pos, max(len(text) - 1, 0))
+    span = origin(start, start + 1)
+    expected = sorted({_TOKEN_NAMES.get(t, t.lower()) for t in _expected(exc)})
+    wanted = f"; expected {_join(expected)}" if expected else ""
+    if at_end:
+        return FormulaSyntaxError(f"the formula ends too early{wanted}", span=span,
+                                  hint="a bracket, an operand or 'else' is missing")
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[pos]
+        hint = _char_hint(char, text, pos)
+        return FormulaSyntaxError(f"unexpected character '{char}'", span=span, hint=hint)
+    token = exc.token if isinstance(exc, UnexpectedToken) else None
+    shown = token.value if token is not None else text[pos]
+    hint = None
+    kind = token.type if token is not None else None
+    words = set(re.findall(r"[a-z]+", text))
+    if "if" in words and not {"then", "else"} <= words:
+        hint = "write if CONDITION then A else B"
+    elif "**" in text[max(pos - 1, 0):pos + 2]:
+        hint = "there is no power operator; write the product out"
+    elif kind in ("NAME", "NUMBER", "PERCENT", "STRING", "LPAR"):
+        hint = "an operator (+ - * /, a comparison, 'and', 'or') is missing between two values"
+    return FormulaSyntaxError(f"unexpected '{shown}'{wanted}", span=span, hint=hint)
+
+
+def _expected(exc: UnexpectedInput) -> set[str]:
+    return set(getattr(exc, "expected", None) or getattr(exc, "allowed", None) or ())
+
+
+def _char_hint(char: str, text: str, pos: int) -> str | None:
+    if char in _LOOKALIKES:
+        return f"'{char}' is a full-width or typographic character; write '{_LOOKALIKES[char]}'"
+    if char == "=" and text[pos:pos + 2] != "==":
+        return _HINTS["="]
+    if char in _HINTS:
+        return _HINTS[char]
+    if ord(char) > 127:
+        return ("names in formulas are the ASCII ids of inputs, parameters and rules, "
+                "not their Chinese labels; quote enum values: \"优秀\"")
+    return None
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+@v_args(meta=True)
+class ToAst(Transformer):
+    """Builds :mod:`ast` nodes; method names are the grammar's aliases."""
+
+    def __init__(self, origin: Origin):
+        super().__init__()
+        self._origin = origin
+
+    def _at(self, meta) -> dict:
+        return {"span": self._origin(meta.start_pos, meta.end_pos),
+                "start": meta.start_pos, "end": meta.end_pos}
+
+    def _token_span(self, token: Token) -> Span:
+        return self._origin(token.start_pos, token.end_pos)
+
+    def number(self, meta, children):
+        (token,) = children
+        digits = token.value.replace("_", "")
+        self._check_size(digits, token)
+        return ast.Number(**self._at(meta), value=Decimal(digits), integer="." not in digits)
+
+    def percent(self, meta, children):
+        (token,) = children
+        digits = token.value[:-1].replace("_", "")
+        self._check_size(digits, token)
+        return ast.Percent(**self._at(meta), value=Decimal(digits).scaleb(-2))
+
+    def _check_size(self, digits: str, token: Token) -> None:
+        if len(digits.replace(".", "")) > MAX_NUMBER_DIGITS:
+            raise FormulaSyntaxError(f"the number has more than {MAX_NUMBER_DIGITS} digits",
+                                     span=self._token_span(token))
+
+    def string(self, meta, children):
+        (token,) = children
+        return ast.String(**self._at(meta), value=token.value[1:-1])
+
+    def true(self, meta, children):
+        return ast.Boolean(**self._at(meta), value=True)
+
+    def false(self, meta, children):
+        return ast.Boolean(**self._at(meta), value=False)
+
+    def name(self, meta, children):
+        (token,) = children
+        return ast.Name(**self._at(meta), id=token.value)
+
+    def neg(self, meta, children):
+        return ast.Neg(**self._at(meta), operand=children[1])
+
+    def pos(self, meta, children):
+        return children[1]
+
+    def bin_op(self, meta, children):
+        left, op, right = children
+        return ast.BinOp(**self._at(meta), op=op.value, left=left, right=right)
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return ast.Compare(**self._at(meta), op=op.value, left=left, right=right)
+
+    def or_op(self, meta, children):
+        return ast.BoolOp(**self._at(meta), op="or", left=children[0], right=children[1])
+
+    def and_op(self, meta, children):
+        return ast.BoolOp(**self._at(meta), op="and", left=children[0], right=children[1])
+
+    def not_op(self, meta, children):
+        return ast.Not(**self._at(meta), operand=children[0])
+
+    def if_else(self, meta, children):
+        condition, then, otherwise = children
+        return ast.IfElse(**self._at(meta), condition=condition, then=then, otherwise=otherwise)
+
+    def call(self, meta, children):
+        token, *args = children
+        return ast.Call(**self._at(meta), function=token.value,
+                        function_span=self._token_span(token), args=tuple(args))
+
+    def lookup(self, meta, children):
+        token, *keys = children
+        return ast.Lookup(**self._at(meta), table=token.value,
+                          table_span=self._token_span(token), keys=tuple(keys))
+
+
+def text_origin(text: str, file: str = "<formula>", line: int = 1, col: int = 1) -> Origin:
+    """An origin for a formula standing alone on one line (tests, command line)."""
+    def origin(start: int, end: int) -> Span:
+        return Span(file, line, col + start, line, col + max(end, start + 1))
+    return origin

@@ -1,0 +1,98 @@
+"""Source positions: 1-based spans in files, and excerpts with a caret under them.
+
+Every stage reports positions as a :class:`Span`. The loader registers the text of each
+file it reads, so an error can show the offending line long after the file was parsed.
+"""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_right
+from dataclasses import dataclass
+
+_TEXTS: dict[str, str] = {}
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A region of a file; lines and columns are 1-based, ``end_col`` is exclusive."""
+
+    file: str
+    line: int
+    col: int
+    end_line: int | None = None
+    end_col: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def to_json(self) -> dict:
+        return {"file": self.file, "line": self.line, "column": self.col}
+
+
+def display_path(path: str) -> str:
+    """A path as users see it: relative to the working directory when it lies below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def remember(file: str, text: str) -> None:
+    """Keep ``text`` as the content of ``file`` for later excerpts."""
+    _TEXTS[file] = text
+
+
+def source_line(file: str, line: int) -> str | None:
+    text = _TEXTS.get(file)
+    if text is None:
+        return None
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def excerpt(span: Span) -> str | None:
+    """The source line of ``span`` with a caret line under the spanned characters."""
+    text = source_line(span.file, span.line)
+    if text is None:
+        return None
+    start = max(span.col - 1, 0)
+    if span.end_line == span.line and span.end_col and span.end_col > span.col:
+        width = span.end_col - span.col
+    else:
+        width = 1
+    pad = "".join("\t" if ch == "\t" else _blank(ch) for ch in text[:start])
+    marks = "".join(_caret(ch) for ch in text[start:start + width]) or "^"
+    gutter = f"{span.line:>5} | "
+    return f"{gutter}{text.rstrip()}\n{' ' * (len(gutter) - 2)}| {pad}{marks}"
+
+
+def _is_wide(ch: str) -> bool:
+    # CJK ideographs and full-width forms take two terminal cells.
+    code = ord(ch)
+    return (0x1100 <= code <= 0x115F or 0x2E80 <= code <= 0xA4CF or 0xAC00 <= code <= 0xD7A3
+            or 0xF900 <= code <= 0xFAFF or 0xFE30 <= code <= 0xFE4F or 0xFF00 <= code <= 0xFF60
+            or 0xFFE0 <= code <= 0xFFE6 or 0x20000 <= code <= 0x3FFFD)
+
+
+def _blank(ch: str) -> str:
+    return "  " if _is_wide(ch) else " "
+
+
+def _caret(ch: str) -> str:
+    return "^^" if _is_wide(ch) else "^"
+
+
+class LineIndex:
+    """Turns character offsets of a text into 1-based (line, column) pairs."""
+
+    def __init__(self, text: str):
+        self._starts = [0]
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                self._starts.append(i + 1)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        index = bisect_right(self._starts, offset) - 1
+        return index + 1, offset - self._starts[index] + 1

@@ -1,0 +1,54 @@
+"""A ruleset's own tests: facts in, expected values and expected check failures out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .datatypes import display
+from .errors import RulesError, flatten
+from .evaluator import Program
+from .facts import bind_facts, test_facts
+
+
+@dataclass
+class TestOutcome:
+    test_id: str
+    label: str
+    problems: list[str] = field(default_factory=list)
+    errors: list[RulesError] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems and not self.errors
+
+
+def run_tests(program: Program) -> list[TestOutcome]:
+    """Run every test of the ruleset; a test fails on any mismatch or error."""
+    ruleset = program.ruleset
+    outcomes = []
+    for test in ruleset.tests.values():
+        outcome = TestOutcome(test.id, test.label)
+        outcomes.append(outcome)
+        try:
+            facts = bind_facts(ruleset, test_facts(ruleset, test.id))
+            targets = list(test.expect) if test.expect_failed_checks is None else None
+            evaluation = program.evaluate(facts, targets)
+        except RulesError as err:
+            outcome.errors.extend(flatten(err))
+            continue
+        outcome.errors.extend(evaluation.errors)
+        for target, expected in test.expect.items():
+            decl = ruleset.declarations[target]
+            got = evaluation.values.get(target)
+            if got != expected:
+                shown = "not computed" if target not in evaluation.values else display(got, decl.type)
+                outcome.problems.append(f"{test.expect_spans[target]}: {target} ({decl.label}): "
+                                        f"expected {display(expected, decl.type)}, got {shown}")
+        if test.expect_failed_checks is not None:
+            failed = {c.id for c in evaluation.failed_checks}
+            wanted = set(test.expect_failed_checks)
+            for check_id in sorted(wanted - failed):
+                outcome.problems.append(f"check '{check_id}' was expected to fail, but passed")
+            for check_id in sorted(failed - wanted):
+                outcome.problems.append(f"check '{check_id}' failed unexpectedly")
+    return outcomes
