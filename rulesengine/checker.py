@@ -123,7 +123,7 @@ class _Checker:
             return Table(**common, type=value_type, key_type=key_type,
                          rows=self._rows(decl_id, spec, key_type, value_type))
         if section == "checks":
-            return Check(**common, type=BOOLEAN, formula=spec["condition"],
+            return Check(**common, type=BOOLEAN, formula=spec["condition"].rstrip(),
                          tree=self._parse(path + ("condition",), spec["condition"]),
                          severity=spec.get("severity", "error"), message=spec["message"])
         type_ = self._type(spec["type"], path + ("type",))
@@ -137,7 +137,7 @@ class _Checker:
             low = self._value(spec["min"], type_, path + ("min",)) if "min" in spec else None
             high = self._value(spec["max"], type_, path + ("max",)) if "max" in spec else None
             return Input(**common, type=type_, minimum=low, maximum=high)
-        return Rule(**common, type=type_, formula=spec["formula"],
+        return Rule(**common, type=type_, formula=spec["formula"].rstrip(),
                     tree=self._parse(path + ("formula",), spec["formula"]),
                     rounding=self._rounding(spec, type_))
 
