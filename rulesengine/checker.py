@@ -200,7 +200,9 @@ class _Checker:
 
     # --- examples and tests -------------------------------------------------------------------
     def _fact_set(self, values: dict, base: tuple) -> FactSet:
-        return FactSet(dict(values), lambda path, base=base: self.doc.span(base + tuple(path)))
+        doc = self.doc
+        return FactSet(dict(values), lambda path: doc.span(base + tuple(path)),
+                       lambda path: doc.key_span(base + tuple(path)))
 
     def _examples(self) -> dict[str, Example]:
         return {ex_id: Example(ex_id, spec["label"], self._fact_set(spec["facts"], ("examples", ex_id, "facts")),
@@ -361,8 +363,9 @@ class _Typer:
                         if value not in named.values:
                             self.fail(UnknownEnumValueError,
                                       f'"{value}" is not a value of {named.enum}', part,
-                                      did_you_mean(value, list(named.values))
-                                      or f"values: {', '.join(named.values)}")
+                                      " ".join(filter(None, [
+                                          did_you_mean(value, named.values, cutoff=0.5),
+                                          f"values: {', '.join(named.values)}"])))
                             return None
                 return named
         joined = unify(a, b)
@@ -510,5 +513,6 @@ def _arith_hint(op: str, a: Type, b: Type) -> str | None:
 
 def _a(t: Type) -> str:
     text = str(t)
-    return f"a {text}" if not text.startswith(("enum", '"', "a", "i")) else (
-        f"an {text}" if text.startswith(("enum", "a", "i")) else text)
+    if t.kind in ("money", "enum"):
+        return text
+    return ("an " if text[0] in "aeiou" else "a ") + text

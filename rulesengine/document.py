@@ -201,6 +201,8 @@ def parse_document(name: str, text: str) -> Document:
         nodes = list(_compose_all(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark and "end of stream" in (exc.problem or ""):
+            mark = exc.context_mark  # an unclosed quote or bracket: point at where it opens
         span = Span(name, mark.line + 1, mark.column + 1) if mark else Span(name, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         raise YamlSyntaxError(f"YAML syntax: {problem}", span=span,

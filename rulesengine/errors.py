@@ -181,9 +181,9 @@ def _order(err: RulesError) -> tuple:
     return (span.file, span.line, span.col) if span else ("", 0, 0)
 
 
-def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+def did_you_mean(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
     """A hint naming the closest known name, if one is close enough."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
     return f"did you mean '{close[0]}'?" if close else None
 
 

@@ -20,7 +20,7 @@ from .model import FactSet, Input, Parameter, Ruleset
 def read_facts(path: str) -> FactSet:
     """Load a facts file; positions of its values are kept for error messages."""
     doc = load_facts(path)
-    return FactSet(doc.value, doc.span)
+    return FactSet(doc.value, doc.span, doc.key_span)
 
 
 def example_facts(ruleset: Ruleset, name: str | None) -> FactSet:
@@ -46,9 +46,10 @@ def test_facts(ruleset: Ruleset, test_id: str) -> FactSet:
     merged = dict(base.values)
     merged.update(test.facts.values)
 
-    def span_of(path: tuple):
-        return (test.facts if path and path[0] in test.facts.values else base).span_of(path)
-    return FactSet(merged, span_of)
+    def source(path: tuple) -> FactSet:
+        return test.facts if path and path[0] in test.facts.values else base
+    return FactSet(merged, lambda path: source(path).span_of(path),
+                   lambda path: source(path).key_span_of(path))
 
 
 def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
             continue
         if not isinstance(decl, (Input, Parameter)):
             what = f"'{name}' is a {decl.kind}, not a fact" if decl else f"unknown fact '{name}'"
-            errors.append(UnknownFactError(what, span=span, hint=did_you_mean(name, accepted)
+            errors.append(UnknownFactError(what, span=facts.key_span_of((name,)), hint=did_you_mean(name, accepted)
                                            or "facts are the inputs and open parameters of the ruleset"))
             continue
         try:

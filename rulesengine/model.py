@@ -89,7 +89,8 @@ class FactSet:
     """Facts written inside the ruleset (an example, or a test's own facts)."""
 
     values: dict[str, Any]
-    span_of: Callable[[tuple], Span]
+    span_of: Callable[[tuple], Span]  # of a value
+    key_span_of: Callable[[tuple], Span]  # of the key that names it
 
 
 @dataclass
