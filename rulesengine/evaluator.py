@@ -99,9 +99,9 @@ class Program:
                         result.trace.append(self._fact_node(decl, values[node_id], node_id in facts,
                                                             fact_source))
                     continue
-                blocked = next((d for d in self.graph.dependencies(node_id)
-                                if d in failed or d in result.skipped), None)
-                if blocked is not None:
+                blocked = failed and next((d for d in self.graph.dependencies(node_id)
+                                           if d in failed or d in result.skipped), None)
+                if blocked:
                     result.skipped[node_id] = result.skipped.get(blocked, blocked)
                     continue
                 try:

@@ -53,8 +53,13 @@ class RulesetGraph:
 
     def dependencies(self, node_id: str) -> list[str]:
         """Direct dependencies in the order of first use in the formula."""
-        edges = self.graph.in_edges(node_id, data=True)
-        return [a for a, _, data in sorted(edges, key=lambda e: e[2]["order"])]
+        return self._dependencies[node_id]
+
+    def __post_init__(self) -> None:
+        self._dependencies = {
+            node: [a for a, _, data in sorted(self.graph.in_edges(node, data=True),
+                                             key=lambda e: e[2]["order"])]
+            for node in self.graph}
 
 
 def build_graph(ruleset: Ruleset) -> RulesetGraph:
