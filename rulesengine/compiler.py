@@ -24,10 +24,14 @@ _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operato
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 
 
-def compile_formula(decl: Rule | Check, tables: dict[str, Table]) -> Compiled:
-    """Compile the formula (or condition) of ``decl``; ``tables`` resolves look-ups."""
+def compile_formula(decl: Rule | Check, tables: dict[str, Table],
+                    tree: ast.Node | None = None) -> Compiled:
+    """Compile the formula (or condition) of ``decl``, or ``tree``, a part of it.
+
+    ``tables`` resolves look-ups; errors name ``decl`` and its citation.
+    """
     context = f"{decl.kind} {decl.id} ({decl.citation})"
-    return _Compiler(tables, context).build(decl.tree)
+    return _Compiler(tables, context).build(tree or decl.tree)
 
 
 class _Compiler:

@@ -110,8 +110,9 @@ def _number(value: Any, *, allow_percent: bool) -> Decimal:
         return Decimal(value)
     if isinstance(value, Decimal):
         return value
-    if isinstance(value, float):  # only from Python callers; keep its shortest repr
-        return Decimal(repr(value))
+    if isinstance(value, float):  # only Python callers can pass one; files never produce it
+        raise ValueProblem(f"{value!r} is a binary float", "pass a Decimal or a decimal string: "
+                           "money must be exact")
     if isinstance(value, str):
         text = value.strip()
         if _DECIMAL.fullmatch(text):

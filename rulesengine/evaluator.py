@@ -16,7 +16,7 @@ from typing import Any
 from . import ast
 from .compiler import Compiled, as_decimal, compile_formula
 from .datatypes import Type, display
-from .errors import ArithmeticLimitError, CheckFailed, EvaluationError, MissingFactError, RulesError
+from .errors import ArithmeticLimitError, EvaluationError, MissingFactError, RulesError
 from .graph import RulesetGraph
 from .model import ROUNDING_MODES, Check, Input, Parameter, Rule, Table
 from .trace import TraceNode
@@ -72,26 +72,28 @@ class Program:
             if isinstance(decl, (Rule, Check)):
                 self.formulas[decl.id] = compile_formula(decl, tables)
                 if isinstance(decl, Check) and isinstance(decl.tree, ast.Compare):
-                    self.sides[decl.id] = (_side(decl, decl.tree.left, tables),
-                                           _side(decl, decl.tree.right, tables))
+                    self.sides[decl.id] = (compile_formula(decl, tables, decl.tree.left),
+                                           compile_formula(decl, tables, decl.tree.right))
 
     def evaluate(self, facts: dict[str, Any], targets: list[str] | None = None, *,
                  trace: bool = False, fact_source: str | None = None) -> Evaluation:
         """Evaluate ``targets`` (default: every rule and check) over typed ``facts``.
 
-        Raises CheckFailed listing every missing fact (with the targets that need it).
-        Errors inside formulas do not raise: they are in ``Evaluation.errors``.
+        Nothing raises for a problem of the facts or formulas: missing facts and failing
+        formulas are in ``Evaluation.errors``, the nodes that needed them in ``skipped``,
+        and everything else is computed.
         """
         order, targets = self.graph.plan(targets)
-        self._require(facts, order, targets)
         values: dict[str, Any] = {}
         result = Evaluation(targets, values, [], trace=[] if trace else None)
         decls = self.ruleset.declarations
-        failed: set[str] = set()
+        failed = self._missing(facts, order, targets, result)
         with decimal.localcontext(_CONTEXT):
             for node_id in order:
                 decl = decls[node_id]
                 if isinstance(decl, Table):
+                    continue
+                if node_id in failed:
                     continue
                 if isinstance(decl, (Input, Parameter)):
                     values[node_id] = as_decimal(facts[node_id] if node_id in facts else decl.value)
@@ -116,22 +118,21 @@ class Program:
                         span=decl.tree.span, context=f"{decl.kind} {decl.id} ({decl.citation})"))
         return result
 
-    def _require(self, facts: dict, order: list[str], targets: list[str]) -> None:
-        decls = self.ruleset.declarations
-        missing = [n for n in order if n not in facts and (
-            isinstance(decls[n], Input) or (isinstance(decls[n], Parameter) and decls[n].open))]
-        if not missing:
-            return
-        errors = []
-        for name in missing:
-            decl = decls[name]
+    def _missing(self, facts: dict, order: list[str], targets: list[str], result: Evaluation) -> set[str]:
+        """Report every missing fact (and the targets needing it); return their ids."""
+        missing = set()
+        for name in order:
+            decl = self.ruleset.declarations[name]
+            if name in facts or not (isinstance(decl, Input) or (isinstance(decl, Parameter) and decl.open)):
+                continue
+            missing.add(name)
             needing = [t for t in targets if name in self.graph.requirements([t])]
             shown = ", ".join(needing[:5]) + (" ..." if len(needing) > 5 else "")
             what = "open parameter" if isinstance(decl, Parameter) else "fact"
-            errors.append(MissingFactError(
+            result.errors.append(MissingFactError(
                 f"missing {what} '{name}' ({decl.label}), needed by {shown}", span=decl.span,
                 hint=f"add '{name}: ...' to the facts" + (f"; note: {decl.note}" if decl.note else "")))
-        raise CheckFailed(errors)
+        return missing
 
     def _evaluate_node(self, decl: Rule | Check, values: dict, result: Evaluation, trace: bool) -> None:
         record: list | None = [] if trace else None
@@ -198,11 +199,6 @@ class Program:
                          inputs=[d for d in self.graph.dependencies(decl.id) if d not in self.tables],
                          rounding=rounding,
                          lookups=lookups, branches=branches, note=decl.note, check=check_info)
-
-
-def _side(decl: Check, node: ast.Node, tables: dict) -> Compiled:
-    side = Check(decl.id, decl.label, decl.type, decl.citation, decl.span, tree=node)
-    return compile_formula(side, tables)
 
 
 def splice(formula: str, splices: list[tuple[int, int, str]]) -> str:
