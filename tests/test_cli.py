@@ -188,3 +188,37 @@ def test_python_dash_m_entry_point(in_repo):
     done = subprocess.run([sys.executable, "-m", "rulesengine", "validate", SANYA],
                           capture_output=True, text=True, encoding="utf-8")
     assert done.returncode == 0, done.stderr
+
+
+UNUSED = """\
+format: 1
+id: unused
+title: 未使用
+issuer: 测试局
+document_number: 测〔2024〕1号
+issued: 2024-01-01
+effective: {from: 2024-01-01}
+seed: none.txt
+inputs:
+  spent: {label: 支出, type: money, citation: 一}
+  forgotten: {label: 遗漏, type: money, citation: 一}
+rules:
+  doubled: {label: 翻倍, type: money, formula: spent * 2, citation: 二}
+examples:
+  first: {label: 例, facts: {spent: 1.00, forgotten: "12.5万"}}
+"""
+
+
+def test_unused_input_warns_and_bad_example_fact_fails_validate(tmp_path, capsys):
+    path = tmp_path / "unused.yaml"
+    path.write_text(UNUSED, encoding="utf-8")
+    status, _, err = run(capsys, "validate", str(path))
+    assert status == 2
+    # the example's fact "12.5万" on line 15: "  " (2) "first: " (7) "{label: " (8) "例, " (3)
+    # "facts: " (7) "{spent: " (8) "1.00, " (6) "forgotten: " (11) = 52 characters -> column 53
+    assert re.search(r"unused\.yaml:15:53: error\[bad-fact\]", err), err
+    path.write_text(UNUSED.replace('"12.5万"', "125000.00"), encoding="utf-8")
+    status, out, err = run(capsys, "validate", str(path))
+    assert status == 0 and "1 warnings" in out
+    # 'forgotten' is the key on line 11, column 3
+    assert re.search(r"unused\.yaml:11:3: warning\[unused\]: input 'forgotten'", err)
