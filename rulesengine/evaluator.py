@@ -68,9 +68,11 @@ class Program:
         self.tables = tables = {d.id: d for d in decls.values() if isinstance(d, Table)}
         self.formulas: dict[str, Compiled] = {}
         self.sides: dict[str, tuple[Compiled, Compiled]] = {}
+        self.names: dict[str, list[ast.Name]] = {}  # for splicing values into formulas
         for decl in decls.values():
             if isinstance(decl, (Rule, Check)):
                 self.formulas[decl.id] = compile_formula(decl, tables)
+                self.names[decl.id] = ast.references(decl.tree)
                 if isinstance(decl, Check) and isinstance(decl.tree, ast.Compare):
                     self.sides[decl.id] = (compile_formula(decl, tables, decl.tree.left),
                                            compile_formula(decl, tables, decl.tree.right))
@@ -180,7 +182,7 @@ class Program:
                 _, node, taken = entry
                 branches.append({"condition": decl.formula[node.condition.start:node.condition.end],
                                  "value": taken, "taken": "then" if taken else "else"})
-        for name in ast.references(decl.tree):
+        for name in self.names[decl.id]:
             target = decls[name.id]
             if name.id in values:
                 splices.append((name.start, name.end, display(values[name.id], target.type)))
