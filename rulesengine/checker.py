@@ -442,6 +442,8 @@ _VERBS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
 
 def unify(a: Type, b: Type) -> Type | None:
     """The common type of two values that are added, compared, or are branches of an if."""
+    if a.zero and b.zero:
+        return a
     if a.zero and b.numeric:
         return _plain(b)
     if b.zero and a.numeric:

@@ -57,8 +57,9 @@ class ValueProblem(ValueError):
         self.message, self.hint = message, hint
 
 
-_DECIMAL = re.compile(r"-?\d+(\.\d+)?")
-_PERCENT = re.compile(r"(-?\d+(\.\d+)?)\s*%")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_PERCENT = re.compile(r"(-?[0-9]+(\.[0-9]+)?)\s*%")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FEN = Decimal("0.01")
 
 
@@ -86,6 +87,8 @@ def coerce(value: Any, type_: Type) -> Any:
         if isinstance(value, date):
             return value
         try:
+            if not _ISO_DATE.fullmatch(str(value)):
+                raise ValueError
             return date.fromisoformat(str(value))
         except ValueError:
             raise ValueProblem(f"expected a date like 2024-12-31, got {_show(value)}") from None
@@ -160,7 +163,7 @@ def to_json(value: Any, type_: Type) -> Any:
         return value
     if isinstance(value, Decimal):
         if type_.kind == "money":
-            return f"{value.quantize(FEN) if value.as_tuple().exponent > -2 else value:f}"
+            return f"{_fen(value):f}"
         return _plain(value)
     if isinstance(value, date):
         return value.isoformat()
@@ -173,8 +176,7 @@ def display(value: Any, type_: Type) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal):
         if type_.kind == "money":
-            shown = value.quantize(FEN) if value.as_tuple().exponent > -2 else value
-            return f"{shown:,f}"
+            return f"{_fen(value):,f}"
         if type_.kind == "rate":
             return f"{_plain(value.scaleb(2))}%"
         return _plain(value)
@@ -185,6 +187,13 @@ def display(value: Any, type_: Type) -> str:
     if isinstance(value, str):
         return f'"{value}"'
     return str(value)
+
+
+def _fen(value: Decimal) -> Decimal:
+    """Money with at least two decimal places, and never a negative zero."""
+    if value.as_tuple().exponent > -2:
+        value = value.quantize(FEN)
+    return value.copy_abs() if value.is_zero() else value
 
 
 def _plain(value: Decimal) -> str:

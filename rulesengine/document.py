@@ -27,6 +27,8 @@ _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()  # for int and bool spellings only
 
 
@@ -97,6 +99,9 @@ class Document:
                             span=self._node_span(node),
                             hint="YAML aliases (*name) are expanded; do not nest them")
         self._nodes[path] = node
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in (_MAP, _SEQ):
+            raise LoadError(f"unsupported YAML tag '{node.tag}'", span=self._node_span(node),
+                            hint="only plain YAML values are allowed: no !!python or custom tags")
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:

@@ -145,7 +145,7 @@ class Program:
                                      rounding=ROUNDING_MODES[decl.rounding.mode])
             rounding_info = {"places": decl.rounding.places, "mode": decl.rounding.mode,
                              "before": value}
-            value = rounded
+            value = rounded.copy_abs() if rounded.is_zero() else rounded  # no "-0.00"
         if isinstance(decl, Check):
             sides = None
             if decl.id in self.sides:

@@ -8,12 +8,13 @@ here evaluates anything: there is no path from formula text to Python ``eval``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
 from typing import Callable
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
@@ -24,7 +25,7 @@ Origin = Callable[[int, int], Span]
 """Maps a character range of the formula text to a span in its file."""
 
 MAX_FORMULA_CHARS = 10_000
-MAX_NESTING = 64
+MAX_DEPTH = 100  # levels of the syntax tree; brackets alone add none
 MAX_NUMBER_DIGITS = 30
 
 _TOKEN_NAMES = {
@@ -54,7 +55,10 @@ _HINTS = {
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = files("rulesengine.grammar").joinpath("formula.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    # The basic lexer (not the contextual one) keeps keywords reserved everywhere: after
+    # an operator, "if" is still the keyword, never a name.
+    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True,
+                maybe_placeholders=False)
 
 
 def parse_formula(text: str, origin: Origin) -> ast.Node:
@@ -62,11 +66,11 @@ def parse_formula(text: str, origin: Origin) -> ast.Node:
     if len(text) > MAX_FORMULA_CHARS:
         raise FormulaSyntaxError(f"the formula is longer than {MAX_FORMULA_CHARS:,} characters",
                                  span=origin(0, 1), hint="split it into several named rules")
-    _check_nesting(text, origin)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, origin) from None
+    _check_depth(tree, origin)
     try:
         return ToAst(origin).transform(tree)
     except VisitError as exc:
@@ -75,17 +79,16 @@ def parse_formula(text: str, origin: Origin) -> ast.Node:
         raise
 
 
-def _check_nesting(text: str, origin: Origin) -> None:
-    depth = 0
-    for i, ch in enumerate(text):
-        if ch in "([":
-            depth += 1
-            if depth > MAX_NESTING:
-                raise FormulaSyntaxError(f"brackets are nested more than {MAX_NESTING} deep",
-                                         span=origin(i, i + 1),
-                                         hint="split the formula into several named rules")
-        elif ch in ")]":
-            depth -= 1
+def _check_depth(tree: Tree, origin: Origin) -> None:
+    """Refuse trees deeper than MAX_DEPTH before any recursive pass walks them."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise FormulaSyntaxError(f"the formula nests more than {MAX_DEPTH} operations deep",
+                                     span=origin(node.meta.start_pos, node.meta.end_pos),
+                                     hint="split it into several named rules")
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, origin: Origin) -> FormulaSyntaxError:
@@ -111,7 +114,11 @@ def _syntax_error(exc: UnexpectedInput, text: str, origin: Origin) -> FormulaSyn
     hint = None
     kind = token.type if token is not None else None
     words = set(re.findall(r"[a-z]+", text))
-    if "if" in words and not {"then", "else"} <= words:
+    if kind == "IF":
+        hint = "an if-expression inside a larger formula needs brackets: a + (if c then x else y)"
+    elif kind in ("THEN", "ELSE", "AND", "OR", "NOT", "TRUE", "FALSE"):
+        hint = f"'{shown}' is a keyword and cannot be used as a name"
+    elif "if" in words and not {"then", "else"} <= words:
         hint = "write if CONDITION then A else B"
     elif "**" in text[max(pos - 1, 0):pos + 2]:
         hint = "there is no power operator; write the product out"
@@ -131,6 +138,8 @@ def _char_hint(char: str, text: str, pos: int) -> str | None:
         return _HINTS["="]
     if char in _HINTS:
         return _HINTS[char]
+    if unicodedata.decimal(char, None) is not None:
+        return f"'{char}' is a full-width digit; write {unicodedata.decimal(char)}"
     if ord(char) > 127:
         return ("names in formulas are the ASCII ids of inputs, parameters and rules, "
                 "not their Chinese labels; quote enum values: \"优秀\"")
