@@ -8,6 +8,18 @@ from rulesengine.loader import load_ruleset
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SANYA = ROOT / "rulesets" / "sanya_2024.yaml"
 
+# The eight metadata lines of a small test ruleset (its body starts on line 9).
+METADATA = """\
+format: 1
+id: t
+title: 测试
+issuer: 测试局
+document_number: 测〔2024〕1号
+issued: 2024-01-01
+effective: {from: 2024-01-01}
+seed: x.txt
+"""
+
 
 @pytest.fixture
 def in_repo(monkeypatch):

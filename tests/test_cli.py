@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 
+from conftest import METADATA
 from rulesengine.cli import main
 
 SANYA = "rulesets/sanya_2024.yaml"
@@ -135,15 +136,7 @@ def test_missing_file(capsys):
     assert status == 2 and "error[file-unreadable]" in err
 
 
-DIVISION = """\
-format: 1
-id: division
-title: 除法
-issuer: 测试局
-document_number: 测〔2024〕1号
-issued: 2024-01-01
-effective: {from: 2024-01-01}
-seed: none.txt
+DIVISION = METADATA + """\
 inputs:
   spent: {label: 支出, type: money, citation: 一}
   budget: {label: 预算, type: money, citation: 一}
@@ -190,15 +183,7 @@ def test_python_dash_m_entry_point(in_repo):
     assert done.returncode == 0, done.stderr
 
 
-UNUSED = """\
-format: 1
-id: unused
-title: 未使用
-issuer: 测试局
-document_number: 测〔2024〕1号
-issued: 2024-01-01
-effective: {from: 2024-01-01}
-seed: none.txt
+UNUSED = METADATA + """\
 inputs:
   spent: {label: 支出, type: money, citation: 一}
   forgotten: {label: 遗漏, type: money, citation: 一}

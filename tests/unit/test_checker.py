@@ -7,20 +7,13 @@ on line 25 and "    formula: " is 13 characters, so formula offset 0 is column 1
 
 import pytest
 
+from conftest import METADATA
 from rulesengine.checker import arithmetic, check, unify
 from rulesengine.datatypes import BOOLEAN, DATE, INTEGER, MONEY, NUMBER, RATE, ZERO, Type
 from rulesengine.errors import CheckFailed
 from rulesengine.loader import load_ruleset
 
-HEADER = """\
-format: 1
-id: t
-title: 测试
-issuer: 测试局
-document_number: 测〔2024〕1号
-issued: 2024-01-01
-effective: {from: 2024-01-01}
-seed: x.txt
+HEADER = METADATA + """\
 enums:
   grade: {label: 等次, values: [优秀, 良好]}
 inputs:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from conftest import METADATA
 from rulesengine import ast
 from rulesengine.builtins import FUNCTIONS
 from rulesengine.checker import check
@@ -375,15 +376,7 @@ def test_brackets_inside_a_string_are_not_nesting():
 
 
 # --- what the language refuses (through the checker) ----------------------------------------------------
-HEADER = """\
-format: 1
-id: t
-title: 测试
-issuer: 测试局
-document_number: 测〔2024〕1号
-issued: 2024-01-01
-effective: {from: 2024-01-01}
-seed: x.txt
+HEADER = METADATA + """\
 inputs:
   a: {label: 甲, type: money, citation: 一}
 rules:
