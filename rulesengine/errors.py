@@ -162,10 +162,6 @@ class UnusedWarning(RulesWarning):
     code = "unused"
 
 
-class EffectivePeriodWarning(RulesWarning):
-    code = "outside-effective-period"
-
-
 class CheckFailed(RulesError):
     """Several errors found in one pass (the checker collects all, not only the first)."""
 
