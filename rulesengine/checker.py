@@ -123,8 +123,9 @@ class _Checker:
             return Table(**common, type=value_type, key_type=key_type,
                          rows=self._rows(decl_id, spec, key_type, value_type))
         if section == "checks":
-            return Check(**common, type=BOOLEAN, formula=spec["condition"].rstrip(),
-                         tree=self._parse(path + ("condition",), spec["condition"]),
+            text = spec["condition"].rstrip()
+            return Check(**common, type=BOOLEAN, formula=text,
+                         tree=self._parse(path + ("condition",), text),
                          severity=spec.get("severity", "error"), message=spec["message"])
         type_ = self._type(spec["type"], path + ("type",))
         if type_ is None:
@@ -137,8 +138,8 @@ class _Checker:
             low = self._value(spec["min"], type_, path + ("min",)) if "min" in spec else None
             high = self._value(spec["max"], type_, path + ("max",)) if "max" in spec else None
             return Input(**common, type=type_, minimum=low, maximum=high)
-        return Rule(**common, type=type_, formula=spec["formula"].rstrip(),
-                    tree=self._parse(path + ("formula",), spec["formula"]),
+        text = spec["formula"].rstrip()  # a block scalar's final newline is not formula
+        return Rule(**common, type=type_, formula=text, tree=self._parse(path + ("formula",), text),
                     rounding=self._rounding(spec, type_))
 
     def _rows(self, table_id: str, spec: dict, key_type: Type, value_type: Type) -> dict:
