@@ -7,6 +7,7 @@ values into the formula for traces); ``span`` is the same region in the YAML fil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from .source import Span
@@ -38,6 +39,11 @@ class String(Node):
 @dataclass(frozen=True)
 class Boolean(Node):
     value: bool
+
+
+@dataclass(frozen=True)
+class DateLiteral(Node):
+    value: date
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,18 @@ class Call(Node):
 
 
 @dataclass(frozen=True)
+class Aggregate(Node):
+    """``sum(members.budget where budget > 0)``: ``collection`` members, ``field`` budget."""
+
+    function: str
+    function_span: Span
+    collection: str
+    field: str | None
+    operand_span: Span  # of ``members.budget``
+    where: Node | None
+
+
+@dataclass(frozen=True)
 class Lookup(Node):
     table: str
     table_span: Span
@@ -109,6 +127,8 @@ def children(node: Node) -> tuple[Node, ...]:
         return node.args
     if isinstance(node, Lookup):
         return node.keys
+    if isinstance(node, Aggregate) and node.where is not None:
+        return (node.where,)
     return ()
 
 
@@ -122,5 +142,12 @@ def walk(node: Node):
 
 
 def references(node: Node) -> list[Name]:
-    """Name nodes in source order."""
-    return [n for n in walk(node) if isinstance(n, Name)]
+    """Name nodes in source order, outside aggregations (whose filters have their own scope)."""
+    found, stack = [], [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Name):
+            found.append(current)
+        if not isinstance(current, Aggregate):
+            stack.extend(reversed(children(current)))
+    return found

@@ -10,19 +10,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import os
+
 from . import ast
-from .builtins import FUNCTIONS
-from .datatypes import (BOOLEAN, BUILTIN, INTEGER, MONEY, NUMBER, RATE, ZERO, Type,
+from .builtins import AGGREGATES, FUNCTIONS
+from .datatypes import (BOOLEAN, BUILTIN, DATE, INTEGER, MONEY, NUMBER, RATE, TEXT, ZERO, Type,
                         ValueProblem, coerce, literal_enum)
 from .document import Document
 from .errors import (ArgumentCountError, BadValueError, CheckFailed, DuplicateIdError,
                      IncompleteTableError, RulesError, TypeMismatchError, UnknownEnumValueError,
-                     UnknownFunctionError, UnknownNameError, did_you_mean)
-from .model import (Check, Declaration, Example, FactSet, Input, Metadata, Parameter, Rounding,
-                    Rule, Ruleset, Table, TestCase)
+                     UnknownFunctionError, UnknownNameError, did_you_mean, flatten)
+from .model import (Check, Clause, DatedValue, Declaration, Entity, Example, FactSet, Input,
+                    Metadata, Module, Parameter, Rounding, Rule, Ruleset, Table, TestCase, resolve)
 from .parser import parse_formula
 
 SECTIONS = ("parameters", "tables", "inputs", "rules", "checks")
+ENTITY_SECTIONS = (("fields", "inputs"), ("rules", "rules"), ("checks", "checks"))
+MODULE_DIR = "modules"  # beside the ruleset: rulesets/modules/<id>.yaml
 
 
 def check(doc: Document) -> Ruleset:
@@ -32,11 +36,14 @@ def check(doc: Document) -> Ruleset:
 
 class _Checker:
     def __init__(self, doc: Document):
-        self.doc = doc
+        self.main = self.doc = doc
         self.data: dict = doc.value
+        self.module: str | None = None  # the module whose document is being read
         self.errors: list[RulesError] = []
         self.enums: dict[str, Type] = {}
         self.decls: dict[str, Declaration] = {}
+        self.entities: dict[str, Entity] = {}
+        self.modules: dict[str, Module] = {}
 
     def fail(self, error: RulesError) -> None:
         self.errors.append(error)
@@ -44,31 +51,108 @@ class _Checker:
     # --- the pass ---------------------------------------------------------------------------
     def run(self) -> Ruleset:
         meta = self._metadata()
-        for enum_id, spec in self.data.get("enums", {}).items():
-            self.enums[enum_id] = Type("enum", enum=enum_id, values=tuple(spec["values"]))
-        for section in SECTIONS:
-            for decl_id, spec in self.data.get(section, {}).items():
-                decl = self._declaration(section, decl_id, spec)
-                if decl is not None:
-                    self._add(decl)
+        for i, spec in enumerate(self.data.get("include", [])):
+            self._include(spec["module"], ("include", i, "module"))
+        self._read(self.main, None)
+        self._check_entities()
         for decl in list(self.decls.values()):
             if isinstance(decl, (Rule, Check)):
                 self._check_formula(decl)
         examples = self._examples()
         tests = self._tests(examples)
+        clauses = self._clauses()
         if self.errors:
             raise CheckFailed(self.errors)
-        return Ruleset(meta, self.doc, self.enums, self.decls, examples, tests)
+        return Ruleset(meta, self.doc, self.enums, self.decls, examples, tests,
+                       entities=self.entities, modules=self.modules, clauses=clauses)
+
+    def _read(self, doc: Document, module: str | None) -> None:
+        """Declarations of one document (the ruleset, or an included module)."""
+        self.doc, self.data, self.module = doc, doc.value, module
+        for enum_id, spec in self.data.get("enums", {}).items():
+            values = tuple(spec["values"])
+            if enum_id in self.enums and self.enums[enum_id].values != values:
+                self.fail(DuplicateIdError(f"enum '{enum_id}' is declared twice with different values",
+                                           span=doc.key_span(("enums", enum_id)),
+                                           hint="use the module's enum, or give this one another id"))
+            self.enums[enum_id] = Type("enum", enum=enum_id, values=values)
+        for section in SECTIONS:
+            for decl_id, spec in self.data.get(section, {}).items():
+                decl = self._declaration(section, decl_id, spec, (section, decl_id))
+                if decl is not None:
+                    self._add(decl)
+        for entity_id, spec in self.data.get("entities", {}).items():
+            self._entity(entity_id, spec)
+        self.doc, self.data, self.module = self.main, self.main.value, None
+
+    def _include(self, module_id: str, path: tuple) -> None:
+        from .loader import load_ruleset  # the loader validates; the checker reads
+        span = self.main.span(path)
+        if module_id in self.modules:
+            self.fail(DuplicateIdError(f"module '{module_id}' is included twice", span=span,
+                                       hint="include each module once"))
+            return
+        folder = os.path.join(os.path.dirname(self.main.file), MODULE_DIR)
+        file = os.path.join(folder, f"{module_id}.yaml")
+        if not os.path.isfile(file):
+            known = [f[:-5] for f in sorted(os.listdir(folder)) if f.endswith(".yaml")] \
+                if os.path.isdir(folder) else []
+            self.fail(UnknownNameError(f"unknown module '{module_id}' (no file {file})", span=span,
+                                       hint=did_you_mean(module_id, known) or
+                                       (f"modules: {', '.join(known)}" if known else
+                                        f"shared modules live in {folder}/<id>.yaml")))
+            return
+        try:
+            doc = load_ruleset(file)
+        except RulesError as err:
+            self.errors.extend(flatten(err))
+            return
+        data = doc.value
+        if data.get("kind") != "module" or data["id"] != module_id:
+            self.fail(BadValueError(f"{file} is not the module '{module_id}'", span=doc.span(("id",)),
+                                    hint=f"a module file has 'kind: module' and 'id: {module_id}'"))
+            return
+        self.modules[module_id] = Module(module_id, data["title"], data["document_number"], doc.file)
+        self._read(doc, module_id)
 
     def _add(self, decl: Declaration) -> None:
         other = self.decls.get(decl.id)
+        if decl.overrides is not None:
+            self._override(decl, other)
+            return
         if other is not None:
+            hint = "ids are shared by parameters, tables, inputs, rules and checks; rename one"
+            if other.module is not None:
+                hint = f"to replace the module's declaration, add 'overrides: {other.module}'"
             self.fail(DuplicateIdError(
                 f"'{decl.id}' is declared twice: as {other.kind} and as {decl.kind}",
-                span=decl.span, related=[(f"the {other.kind} '{decl.id}'", other.span)],
-                hint="ids are shared by parameters, tables, inputs, rules and checks; rename one"))
+                span=decl.span, related=[(f"the {other.kind} '{decl.id}'", other.span)], hint=hint))
             return
         self.decls[decl.id] = decl
+
+    def _override(self, decl: Declaration, other: Declaration | None) -> None:
+        module = decl.overrides
+        if other is None or other.module != module:
+            hint = did_you_mean(decl.id, [d.id for d in self.decls.values() if d.module == module])
+            self.fail(UnknownNameError(f"module '{module}' declares no '{decl.id}' to override",
+                                       span=decl.span, hint=hint or
+                                       "remove 'overrides', or include the module that declares it"))
+            return
+        if other.kind != decl.kind and other.kind != "input":
+            self.fail(TypeMismatchError(f"a {decl.kind} cannot override the {other.kind} '{decl.id}'",
+                                        span=decl.span, related=[("the module's declaration", other.span)],
+                                        hint="an input may become a parameter or a rule; anything else "
+                                             "keeps its kind"))
+            return
+        if decl.type != other.type:
+            self.fail(TypeMismatchError(f"'{decl.id}' is {other.type} in module '{module}', "
+                                        f"but {decl.type} here", span=decl.span,
+                                        related=[("the module's declaration", other.span)],
+                                        hint="an override keeps the type of what it replaces"))
+            return
+        decl.entity = other.entity
+        self.decls[decl.id] = decl
+        self.modules[module].overridden.append(decl.id)
 
     # --- metadata ----------------------------------------------------------------------------
     def _metadata(self) -> Metadata:
@@ -111,10 +195,10 @@ class _Checker:
                                     span=self.doc.span(path), hint=problem.hint))
             return None
 
-    def _declaration(self, section: str, decl_id: str, spec: dict) -> Declaration | None:
-        path = (section, decl_id)
+    def _declaration(self, section: str, decl_id: str, spec: dict, path: tuple) -> Declaration | None:
         common = dict(id=decl_id, label=spec["label"], citation=spec["citation"],
-                      span=self.doc.key_span(path), note=spec.get("note"))
+                      span=self.doc.key_span(path), note=spec.get("note"), module=self.module,
+                      overrides=spec.get("overrides"), concept=spec.get("concept"))
         if section == "tables":
             key_type = self._type(spec["key_type"], path + ("key_type",))
             value_type = self._type(spec["value_type"], path + ("value_type",))
@@ -132,6 +216,8 @@ class _Checker:
             return None
         if section == "parameters":
             is_open = spec.get("open", False)
+            if "values" in spec:
+                return Parameter(**common, type=type_, dated=self._dated(spec["values"], type_, path))
             value = None if is_open else self._value(spec["value"], type_, path + ("value",))
             return Parameter(**common, type=type_, value=value, open=is_open)
         if section == "inputs":
@@ -141,6 +227,92 @@ class _Checker:
         text = spec["formula"].rstrip()  # a block scalar's final newline is not formula
         return Rule(**common, type=type_, formula=text, tree=self._parse(path + ("formula",), text),
                     rounding=self._rounding(spec, type_))
+
+    def _dated(self, items: list, type_: Type, path: tuple) -> tuple[DatedValue, ...]:
+        dated: list[DatedValue] = []
+        for i, item in enumerate(items):
+            where = path + ("values", i)
+            start = self._date(item["from"], where + ("from",))
+            if dated and start <= dated[-1].start:
+                self.fail(BadValueError(f"dated values must be in ascending order of 'from': "
+                                        f"{start} is not after {dated[-1].start}",
+                                        span=self.doc.span(where + ("from",)),
+                                        hint="list the values oldest first, each from a later date"))
+            dated.append(DatedValue(start, self._value(item["value"], type_, where + ("value",)),
+                                    item.get("citation"), item.get("note")))
+        return tuple(dated)
+
+    # --- entities -------------------------------------------------------------------------------
+    def _entity(self, entity_id: str, spec: dict) -> None:
+        path = ("entities", entity_id)
+        existing = self.entities.get(entity_id)
+        if existing is not None:
+            same = (spec["collection"], spec["key"], spec.get("parent")) == \
+                (existing.collection, existing.key, existing.parent)
+            if spec.get("overrides") != existing.module or not same:
+                self.fail(DuplicateIdError(
+                    f"entity '{entity_id}' is declared twice", span=self.doc.key_span(path),
+                    related=[("the first declaration", existing.span)],
+                    hint=f"to add fields or rules to the module's entity, write 'overrides: "
+                         f"{existing.module}' and the same collection, key and parent"
+                    if existing.module else "rename one"))
+                return
+            entity = existing
+        else:
+            entity = Entity(entity_id, spec["label"], spec["collection"], spec["key"], spec.get("parent"),
+                            spec["citation"], self.doc.key_span(path), spec.get("note"), self.module)
+            self.entities[entity_id] = entity
+        for section, kind in ENTITY_SECTIONS:
+            for name, sub in spec.get(section, {}).items():
+                decl = self._declaration(kind, f"{entity_id}.{name}", sub, path + (section, name))
+                if decl is not None:
+                    decl.entity = entity_id
+                    self._add(decl)
+                    if name not in entity.names:
+                        entity.names.append(name)
+
+    def _check_entities(self) -> None:
+        """Parents exist without cycles, keys are fields, names do not hide top-level ids."""
+        collections: dict[str, Entity] = {}
+        top = {d.id for d in self.decls.values() if d.entity is None}
+        for entity in self.entities.values():
+            if entity.collection in collections or entity.collection in top:
+                self.fail(DuplicateIdError(f"collection name '{entity.collection}' is already used",
+                                           span=entity.span, hint="give each collection its own plural name"))
+            collections[entity.collection] = entity
+            if entity.parent is not None:
+                if entity.parent not in self.entities:
+                    self.fail(UnknownNameError(f"entity '{entity.id}' names an unknown parent "
+                                               f"'{entity.parent}'", span=entity.span,
+                                               hint=did_you_mean(entity.parent, self.entities)))
+                elif entity.id in self.entities[entity.parent].ancestors(self.entities) + [entity.parent]:
+                    self.fail(UnknownNameError(f"entity '{entity.id}' is its own ancestor", span=entity.span,
+                                               hint="a parent chain ends at an entity without parent"))
+                else:
+                    self._parent_field(entity)
+            if f"{entity.id}.{entity.key}" not in self.decls:
+                self.fail(UnknownNameError(f"the key '{entity.key}' of entity '{entity.id}' is not one of "
+                                           "its fields", span=entity.span,
+                                           hint=did_you_mean(entity.key, entity.names) or
+                                           "declare the identifying field (e.g. code: {type: text})"))
+            for name in entity.names:
+                if name in top:
+                    decl = self.decls[f"{entity.id}.{name}"]
+                    self.fail(DuplicateIdError(f"'{name}' of entity '{entity.id}' has the id of a "
+                                               "top-level declaration", span=decl.span,
+                                               related=[("the top-level declaration", self.decls[name].span)],
+                                               hint="inside the entity the name would hide it; rename one"))
+
+    def _parent_field(self, entity: Entity) -> None:
+        """Each record names its parent by the parent's key, in a field named after the parent."""
+        field_id = f"{entity.id}.{entity.parent}"
+        parent = self.entities[entity.parent]
+        key_decl = self.decls.get(f"{parent.id}.{parent.key}")
+        if field_id not in self.decls and key_decl is not None:
+            self.decls[field_id] = Input(id=field_id, label=f"所属{parent.label}", type=key_decl.type,
+                                         citation=entity.citation, span=entity.span, entity=entity.id,
+                                         module=entity.module)
+            entity.names.append(entity.parent)
 
     def _rows(self, table_id: str, spec: dict, key_type: Type, value_type: Type) -> dict:
         rows: dict = {}
@@ -187,7 +359,7 @@ class _Checker:
             return
         context = f"{decl.kind} {decl.id} ({decl.citation})"
         before = len(self.errors)
-        typer = _Typer(self, context)
+        typer = _Typer(self, context, decl.entity)
         found = typer.infer(decl.tree)
         if len(self.errors) > before or found is None:
             return
@@ -228,7 +400,10 @@ class _Checker:
                                                "input or parameter", span=spans[target],
                                                hint=did_you_mean(target, self._values())))
                     continue
-                expect[target] = self._value(raw, decl.type, where)
+                if decl.entity is not None:
+                    expect[target] = self._per_record(decl, raw, where)
+                else:
+                    expect[target] = self._value(raw, decl.type, where)
             failed = spec.get("expect_failed_checks")
             for i, check_id in enumerate(failed or ()):
                 if not isinstance(self.decls.get(check_id), Check):
@@ -241,17 +416,38 @@ class _Checker:
                                       expect, spans, tuple(failed) if failed is not None else None)
         return tests
 
+    def _per_record(self, decl: Declaration, raw, where: tuple) -> dict:
+        """Expected per-record values: ``{record key: value}``."""
+        if not isinstance(raw, dict):
+            self.fail(BadValueError(f"'{decl.id}' has one value per record; expect a mapping "
+                                    "of record keys to values", span=self.doc.span(where),
+                                    hint=f"write {decl.id}: {{KEY1: value, KEY2: value}}"))
+            return {}
+        entity = self.entities[decl.entity]
+        key_type = self.decls[f"{entity.id}.{entity.key}"].type
+        return {self._value(key, key_type, where): self._value(value, decl.type, where + (key,))
+                for key, value in raw.items()}
+
     def _values(self) -> list[str]:
         return [d.id for d in self.decls.values() if d.kind in ("input", "parameter", "rule")]
+
+    # --- clause inventory ---------------------------------------------------------------------
+    def _clauses(self) -> list[Clause]:
+        return [Clause(item["clause"], item["summary"], item.get("status", "todo"),
+                       tuple(item.get("ids", ())), item.get("reason"),
+                       self.doc.span(("clauses", i)),
+                       tuple(self.doc.span(("clauses", i, "ids", j)) for j in range(len(item.get("ids", ())))))
+                for i, item in enumerate(self.data.get("clauses", []))]
 
 
 class _Typer:
     """Infers the type of one formula; reports problems and returns None for bad parts."""
 
-    def __init__(self, checker: _Checker, context: str):
+    def __init__(self, checker: _Checker, context: str, scope: str | None = None):
         self.checker = checker
         self.decls = checker.decls
         self.context = context
+        self.scope = scope  # the entity whose records the formula is evaluated for
 
     def fail(self, cls, message: str, node_or_span, hint: str | None = None) -> None:
         span = getattr(node_or_span, "span", node_or_span)
@@ -275,12 +471,33 @@ class _Typer:
     def _boolean(self, node: ast.Boolean) -> Type:
         return BOOLEAN
 
+    def _dateliteral(self, node: ast.DateLiteral) -> Type:
+        return DATE
+
+    def _visible(self) -> list[str]:
+        names = [d.id for d in self.decls.values()
+                 if d.kind in ("input", "parameter", "rule") and d.entity is None]
+        if self.scope is not None:
+            entity = self.checker.entities[self.scope]
+            names += entity.names
+            for ancestor in entity.ancestors(self.checker.entities):
+                names += [f"{ancestor}.{n}" for n in self.checker.entities[ancestor].names]
+        return names
+
     def _name(self, node: ast.Name) -> Type | None:
-        decl = self.decls.get(node.id)
+        decl = resolve(self.decls, self.checker.entities, node.id, self.scope)
         if decl is None:
-            names = [d.id for d in self.decls.values() if d.kind in ("input", "parameter", "rule")]
-            hint = did_you_mean(node.id, names)
-            if node.id in FUNCTIONS:
+            hint = did_you_mean(node.id, self._visible())
+            per_record = self.decls.get(node.id)
+            head = node.id.partition(".")[0]
+            collections = {e.collection: e for e in self.checker.entities.values()}
+            if per_record is not None and per_record.entity is not None:
+                entity = self.checker.entities[per_record.entity]
+                hint = (f"'{node.id}' has one value per {entity.label} record; aggregate it, e.g. "
+                        f"sum({entity.collection}.{per_record.name})")
+            elif head in collections:
+                hint = f"'{head}' is a collection; aggregate it, e.g. sum({node.id}) or count({head})"
+            elif node.id in FUNCTIONS or node.id in AGGREGATES:
                 hint = f"'{node.id}' is a function: {node.id}(...)"
             elif node.id in self.checker.enums:
                 hint = f"'{node.id}' is an enum type; compare a value with a quoted member such as " \
@@ -297,6 +514,45 @@ class _Typer:
                       "a formula can use inputs, parameters and rules; make the condition a rule")
             return None
         return decl.type
+
+    def _aggregate(self, node: ast.Aggregate) -> Type | None:
+        entities = self.checker.entities
+        collections = {e.collection: e for e in entities.values()}
+        spec = AGGREGATES[node.function]
+        entity = collections.get(node.collection)
+        if entity is None:
+            if node.function in ("min", "max") and \
+                    resolve(self.decls, entities, node.collection, self.scope) is not None:
+                self.fail(ArgumentCountError, f"{node.function}() of single values takes at least 2 "
+                                              "arguments, got 1", node,
+                          f"write {FUNCTIONS[node.function].usage}, or {spec.usage} over a collection")
+                return None
+            hint = did_you_mean(node.collection, collections)
+            self.fail(UnknownNameError, f"unknown collection '{node.collection}'", node.operand_span,
+                      hint or (f"collections: {', '.join(collections)}" if collections else
+                               "declare an entity under 'entities' with its collection name"))
+            return None
+        field_type = None
+        if node.field is not None:
+            decl = self.decls.get(f"{entity.id}.{node.field}")
+            if decl is None or decl.kind == "check":
+                self.fail(UnknownNameError, f"{entity.collection} records have no field or rule "
+                                            f"'{node.field}'", node.operand_span,
+                          did_you_mean(node.field, entity.names) or
+                          f"fields and rules of {entity.id}: {', '.join(entity.names)}")
+                return None
+            field_type = decl.type
+            if spec.field_kinds is not None and field_type.kind not in spec.field_kinds:
+                self.fail(TypeMismatchError, f"{node.function}() cannot aggregate {_a(field_type)}",
+                          node.operand_span, f"{node.function}() takes {' or '.join(spec.field_kinds)}")
+                return None
+        elif spec.needs_field:
+            self.fail(TypeMismatchError, f"{node.function}() needs a field of the records",
+                      node.operand_span, f"write {spec.usage}")
+            return None
+        if node.where is not None:
+            _Typer(self.checker, self.context, entity.id)._expect_boolean(node.where, "'where'")
+        return Type(spec.result) if spec.result else _plain(field_type)
 
     def _neg(self, node: ast.Neg) -> Type | None:
         inner = self.infer(node.operand)
@@ -326,7 +582,9 @@ class _Typer:
             return None
         for side, found in ((node.left, left), (node.right, right)):
             if not found.numeric:
-                self.fail(TypeMismatchError, f"'{node.op}' needs numbers, got {found}", side)
+                self.fail(TypeMismatchError, f"'{node.op}' needs numbers, got {found}", side,
+                          "date arithmetic: add_days(d, n), add_months(d, n), days_between(a, b)"
+                          if found.kind == "date" else None)
                 return None
         result = arithmetic(node.op, left, right)
         if result is None:
@@ -395,6 +653,13 @@ class _Typer:
         types = [self.infer(arg) for arg in node.args]
         if any(t is None for t in types):
             return None
+        if function.params is not None:
+            for arg, found, kind in zip(node.args, types, function.params):
+                if not _assignable(found, Type(kind)):
+                    self.fail(TypeMismatchError, f"{node.function}() needs {_a(Type(kind))} here, "
+                                                 f"got {_a(found)}", arg, f"write {function.usage}")
+                    return None
+            return Type(function.result)
         if node.function == "round":
             places = node.args[1]
             if not (isinstance(places, ast.Number) and places.integer and places.value <= 12):
@@ -403,8 +668,9 @@ class _Typer:
                 return None
             types = types[:1]
         result = types[0]
+        ordered = node.function in ("min", "max")
         for arg, found in zip(node.args, types):
-            if not found.numeric:
+            if not (found.numeric or (ordered and found.kind == "date")):
                 self.fail(TypeMismatchError, f"{node.function}() needs numbers, got {found}", arg)
                 return None
         for arg, found in zip(node.args[1:], types[1:]):
@@ -449,6 +715,9 @@ def unify(a: Type, b: Type) -> Type | None:
         return _plain(b)
     if b.zero and a.numeric:
         return _plain(a)
+    if {a.kind, b.kind} == {"text", "enum"} and None in (a.enum, b.enum) and \
+            (a.kind == "text" or a.enum is None) and (b.kind == "text" or b.enum is None):
+        return TEXT
     if a.kind == b.kind and a.enum == b.enum:
         return _plain(a) if a.kind != "enum" else Type("enum", a.enum, tuple(dict.fromkeys(a.values + b.values)))
     kinds = {a.kind, b.kind}

@@ -1,9 +1,12 @@
 """Checked formulas -> Python closures, built once per ruleset from our own syntax tree.
 
-A compiled formula is ``fn(values, record) -> value``: ``values`` maps ids to values
-already computed; ``record`` is None, or a list that receives what a trace shows besides
-the names (table look-ups and the branch an ``if`` took). Numbers are ``Decimal``
-throughout; division by zero and a missing table row raise located errors.
+A compiled formula is ``fn(values, row, record) -> value``. ``values`` maps ids to what is
+already computed: a single value for a top-level id, a column (one value per record) for
+a per-record id ``<entity>.<name>``, and each collection's :class:`~rulesengine.records.Records`
+under its collection name. ``row`` is the record a per-record formula is evaluated for
+(None at top level). ``record`` is None, or a list that receives what a trace shows besides
+the names: table look-ups, the branch an ``if`` took, aggregations. Numbers are ``Decimal``
+throughout; division by zero, a missing table row and min/max of nothing raise located errors.
 """
 
 from __future__ import annotations
@@ -14,70 +17,83 @@ from typing import Any, Callable
 
 from . import ast
 from .builtins import FUNCTIONS
-from .errors import DivisionByZeroError, TableKeyError
-from .model import Check, Rule, Table
+from .errors import DivisionByZeroError, EmptyCollectionError, TableKeyError
+from .model import Check, Rule, Ruleset, aggregates_children
 
-Compiled = Callable[[dict, "list | None"], Any]
+Compiled = Callable[[dict, "int | None", "list | None"], Any]
 
 _COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
             "==": operator.eq, "!=": operator.ne}
 _ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul}
 
 
-def compile_formula(decl: Rule | Check, tables: dict[str, Table],
-                    tree: ast.Node | None = None) -> Compiled:
+def compile_formula(decl: Rule | Check, ruleset: Ruleset, tree: ast.Node | None = None) -> Compiled:
     """Compile the formula (or condition) of ``decl``, or ``tree``, a part of it.
 
-    ``tables`` resolves look-ups; errors name ``decl`` and its citation.
+    Names resolve in the scope of ``decl``'s entity; errors name ``decl`` and its citation.
     """
     context = f"{decl.kind} {decl.id} ({decl.citation})"
-    return _Compiler(tables, context).build(tree or decl.tree)
+    return _Compiler(ruleset, context, decl.entity).build(tree or decl.tree)
 
 
 class _Compiler:
-    def __init__(self, tables: dict[str, Table], context: str):
-        self.tables = tables
+    def __init__(self, ruleset: Ruleset, context: str, scope: str | None):
+        self.ruleset = ruleset
         self.context = context
+        self.scope = scope
 
     def build(self, node: ast.Node) -> Compiled:
         return getattr(self, "_" + type(node).__name__.lower())(node)
 
     def _number(self, node: ast.Number) -> Compiled:
         value = node.value
-        return lambda values, record: value
+        return lambda values, row, record: value
 
-    _percent = _number
-
-    def _string(self, node: ast.String) -> Compiled:
-        value = node.value
-        return lambda values, record: value
-
-    _boolean = _string
+    _percent = _dateliteral = _string = _boolean = _number
 
     def _name(self, node: ast.Name) -> Compiled:
-        key = node.id
-        return lambda values, record: values[key]
+        decl = self.ruleset.resolve(node.id, self.scope)
+        key = decl.id
+        if decl.entity is None:
+            return lambda values, row, record: values[key]
+        if decl.entity == self.scope:
+            return lambda values, row, record: values[key][row]
+        up = self._up_to(decl.entity)
+        return lambda values, row, record: values[key][up(values, row)]
+
+    def _up_to(self, ancestor: str) -> Callable[[dict, int], int]:
+        """Row of the ``ancestor`` record that the current record belongs to."""
+        entities = self.ruleset.entities
+        chain, current = [], self.scope
+        while current != ancestor:
+            chain.append(entities[current].collection)
+            current = entities[current].parent
+
+        def up(values, row):
+            for collection in chain:
+                row = values[collection].parent_rows[row]
+            return row
+        return up
 
     def _neg(self, node: ast.Neg) -> Compiled:
         inner = self.build(node.operand)
-        return lambda values, record: -inner(values, record)
+        return lambda values, row, record: -inner(values, row, record)
 
     def _not(self, node: ast.Not) -> Compiled:
         inner = self.build(node.operand)
-        return lambda values, record: not inner(values, record)
+        return lambda values, row, record: not inner(values, row, record)
 
     def _binop(self, node: ast.BinOp) -> Compiled:
         left, right = self.build(node.left), self.build(node.right)
         if node.op != "/":
             op = _ARITH[node.op]
-            return lambda values, record: op(left(values, record), right(values, record))
-        divisor_text = node.right
-        context = self.context
+            return lambda values, row, record: op(left(values, row, record), right(values, row, record))
+        divisor_node, context = node.right, self.context
 
-        def divide(values, record):
-            numerator, divisor = left(values, record), right(values, record)
+        def divide(values, row, record):
+            numerator, divisor = left(values, row, record), right(values, row, record)
             if divisor == 0:
-                raise DivisionByZeroError("division by zero: the divisor is 0", span=divisor_text.span,
+                raise DivisionByZeroError("division by zero: the divisor is 0", span=divisor_node.span,
                                           context=context,
                                           hint="guard the division: if DIVISOR == 0 then ... else ...")
             return numerator / divisor
@@ -85,37 +101,37 @@ class _Compiler:
 
     def _compare(self, node: ast.Compare) -> Compiled:
         left, right, op = self.build(node.left), self.build(node.right), _COMPARE[node.op]
-        return lambda values, record: op(left(values, record), right(values, record))
+        return lambda values, row, record: op(left(values, row, record), right(values, row, record))
 
     def _boolop(self, node: ast.BoolOp) -> Compiled:
         left, right = self.build(node.left), self.build(node.right)
         if node.op == "and":
-            return lambda values, record: left(values, record) and right(values, record)
-        return lambda values, record: left(values, record) or right(values, record)
+            return lambda values, row, record: left(values, row, record) and right(values, row, record)
+        return lambda values, row, record: left(values, row, record) or right(values, row, record)
 
     def _ifelse(self, node: ast.IfElse) -> Compiled:
         condition, then, otherwise = (self.build(node.condition), self.build(node.then),
                                       self.build(node.otherwise))
 
-        def choose(values, record):
-            taken = condition(values, record)
+        def choose(values, row, record):
+            taken = condition(values, row, record)
             if record is not None:
                 record.append(("branch", node, taken))
-            return then(values, record) if taken else otherwise(values, record)
+            return then(values, row, record) if taken else otherwise(values, row, record)
         return choose
 
     def _call(self, node: ast.Call) -> Compiled:
         impl = FUNCTIONS[node.function].impl
         args = [self.build(arg) for arg in node.args]
-        return lambda values, record: impl(*[arg(values, record) for arg in args])
+        return lambda values, row, record: impl(*[arg(values, row, record) for arg in args])
 
     def _lookup(self, node: ast.Lookup) -> Compiled:
-        table = self.tables[node.table]
+        table = self.ruleset.declarations[node.table]
         rows = {key: as_decimal(value) for key, value in table.rows.items()}
         key_of, context = self.build(node.keys[0]), self.context
 
-        def look_up(values, record):
-            key = key_of(values, record)
+        def look_up(values, row, record):
+            key = key_of(values, row, record)
             try:
                 found = rows[key]
             except (KeyError, TypeError):
@@ -126,6 +142,46 @@ class _Compiler:
                 record.append(("lookup", node, key, found))
             return found
         return look_up
+
+    def _aggregate(self, node: ast.Aggregate) -> Compiled:
+        entity = self.ruleset.collections[node.collection]
+        collection = entity.collection
+        own = aggregates_children(self.ruleset.entities, self.scope, entity.id)
+        scope_collection = self.ruleset.entities[self.scope].collection if own else None
+        where = _Compiler(self.ruleset, self.context, entity.id).build(node.where) if node.where else None
+        column = f"{entity.id}.{node.field}" if node.field else None
+        reduce = _REDUCERS[node.function]
+        context = self.context
+
+        def aggregate(values, row, record):
+            rows = values[scope_collection].children[collection][row] if own \
+                else range(len(values[collection]))
+            if where is not None:
+                rows = [j for j in rows if where(values, j, None)]
+            items = [values[column][j] for j in rows] if column else list(rows)
+            if not items and node.function in ("min", "max"):
+                raise EmptyCollectionError(f"{node.function}() over no records of {collection}",
+                                           span=node.span, context=context,
+                                           hint="guard it: if count(...) > 0 then ... else ...")
+            result = reduce(items)
+            if record is not None:
+                record.append(("aggregate", node, result, len(items)))
+            return result
+        return aggregate
+
+
+def _sum(items: list) -> Any:
+    total = Decimal(0)
+    for item in items:
+        total += item
+    return total
+
+
+_REDUCERS: dict[str, Callable[[list], Any]] = {
+    "sum": _sum, "min": min, "max": max, "any": any, "all": all,
+    "count": lambda items: Decimal(len(items)),
+    "distinct": lambda items: Decimal(len(set(items))),
+}
 
 
 def as_decimal(value: Any) -> Any:

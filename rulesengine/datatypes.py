@@ -1,7 +1,7 @@
 """The value types of the formula language, and how literal values become typed values.
 
 Types: money (yuan, exact to the fen), rate (a fraction: 5% is 0.05), number, integer,
-boolean, enum (a closed set of Chinese values such as 考核等次) and date. Values are
+boolean, enum (a closed set of Chinese values such as 考核等次), date and text (codes). Values are
 ``Decimal`` for money, rate and number, ``int``, ``bool``, ``str`` (enum) and
 ``datetime.date``. No ``float`` is ever produced.
 """
@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 NUMERIC = ("money", "rate", "number", "integer")
-BUILTIN = NUMERIC + ("boolean", "date")
+BUILTIN = NUMERIC + ("boolean", "date", "text")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Type:
 
 
 MONEY, RATE, NUMBER, INTEGER = Type("money"), Type("rate"), Type("number"), Type("integer")
-BOOLEAN, DATE = Type("boolean"), Type("date")
+BOOLEAN, DATE, TEXT = Type("boolean"), Type("date"), Type("text")
 ZERO = Type("integer", zero=True)
 
 
@@ -83,6 +83,12 @@ def coerce(value: Any, type_: Type) -> Any:
         hint = f"did you mean '{close[0]}'?" if close else None
         raise ValueProblem(f"{_show(value)} is not one of {', '.join(type_.values)}",
                            hint or f"use one of: {', '.join(type_.values)}")
+    if kind == "text":
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        raise ValueProblem(f"expected a code or name as text, got {_show(value)}")
     if kind == "date":
         if isinstance(value, date):
             return value

@@ -148,6 +148,14 @@ class UnknownTargetError(EvaluationError):
     code = "unknown-target"
 
 
+class EmptyCollectionError(EvaluationError):
+    code = "empty-collection"
+
+
+class NoValueInForceError(EvaluationError):
+    code = "no-value-in-force"
+
+
 class UsageError(RulesError):
     code = "usage"
 
@@ -160,6 +168,18 @@ class RulesWarning(RulesError):
 
 class UnusedWarning(RulesWarning):
     code = "unused"
+
+
+class PeriodWarning(RulesWarning):
+    """The as-of date lies outside the ruleset's effective period."""
+
+    code = "out-of-period"
+
+
+class StaleParameterWarning(RulesWarning):
+    """A dated parameter's latest value is from an earlier year than the as-of date."""
+
+    code = "stale-parameter"
 
 
 class CheckFailed(RulesError):

@@ -1,6 +1,7 @@
 """Supplied facts -> typed values for the inputs and open parameters of a ruleset.
 
 Facts come from a YAML or JSON file, or from an example or test inside the ruleset.
+Collections (lists of records) are bound by :mod:`rulesengine.records`.
 Every problem is reported, located: unknown names (with did-you-mean), values of the
 wrong type, values outside an input's ``min``/``max``, and attempts to override a
 parameter that the policy fixes.
@@ -15,6 +16,7 @@ from .errors import (CheckFailed, ConstraintError, FactError, FixedParameterErro
                      UnknownFactError, UsageError, did_you_mean)
 from .loader import load_facts
 from .model import FactSet, Input, Parameter, Ruleset
+from .records import bind_records
 
 
 def read_facts(path: str) -> FactSet:
@@ -55,10 +57,13 @@ def test_facts(ruleset: Ruleset, test_id: str) -> FactSet:
 def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
     """Check and type every fact; raise CheckFailed listing every problem."""
     errors: list[RulesError] = []
-    bound: dict[str, Any] = {}
-    accepted = [d.id for d in ruleset.declarations.values()
-                if isinstance(d, Input) or (isinstance(d, Parameter) and d.open)]
+    bound: dict[str, Any] = dict(bind_records(ruleset, facts, errors))
+    accepted = [d.id for d in ruleset.declarations.values() if d.entity is None and
+                (isinstance(d, Input) or (isinstance(d, Parameter) and d.open))]
+    accepted += list(ruleset.collections)
     for name, raw in facts.values.items():
+        if name in ruleset.collections:
+            continue
         span = facts.span_of((name,))
         decl = ruleset.declarations.get(name)
         if isinstance(decl, Parameter) and not decl.open:
@@ -67,10 +72,16 @@ def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
                 "not a fact", span=span,
                 hint="change it in the ruleset, with its citation, if the policy changed"))
             continue
-        if not isinstance(decl, (Input, Parameter)):
+        if not isinstance(decl, (Input, Parameter)) or decl.entity is not None:
             what = f"'{name}' is a {decl.kind}, not a fact" if decl else f"unknown fact '{name}'"
+            if decl is not None and decl.entity is not None:
+                what = f"'{name}' is a field of each {decl.entity} record, not a single fact"
             errors.append(UnknownFactError(what, span=facts.key_span_of((name,)), hint=did_you_mean(name, accepted)
                                            or "facts are the inputs and open parameters of the ruleset"))
+            continue
+        if isinstance(raw, list):
+            errors.append(FactError(f"fact '{name}' ({decl.label}) is a single value, not a list",
+                                    span=span, hint=f"collections: {', '.join(ruleset.collections) or 'none'}"))
             continue
         try:
             value = coerce(raw, decl.type)

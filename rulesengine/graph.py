@@ -71,27 +71,46 @@ def build_graph(ruleset: Ruleset) -> RulesetGraph:
         position[decl.id] = index
     for decl in ruleset.declarations.values():
         if isinstance(decl, (Rule, Check)) and decl.tree is not None:
-            for order, (used, span) in enumerate(_uses(decl.tree)):
-                if used in ruleset.declarations and not graph.has_edge(used, decl.id):
+            for order, (used, span) in enumerate(uses(ruleset, decl.tree, decl.entity)):
+                if not graph.has_edge(used, decl.id):
                     graph.add_edge(used, decl.id, span=span, order=order)
     cycles = _cycle_errors(graph, ruleset)
     if cycles:
         raise CheckFailed(cycles)
     order = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+    structural = {f"{e.id}.{e.key}" for e in ruleset.entities.values()} | \
+        {f"{e.id}.{e.parent}" for e in ruleset.entities.values() if e.parent}
     for decl in ruleset.declarations.values():
-        if decl.kind in ("input", "parameter", "table") and graph.out_degree(decl.id) == 0:
+        if decl.kind in ("input", "parameter", "table") and graph.out_degree(decl.id) == 0 \
+                and decl.id not in structural:
             ruleset.warnings.append(UnusedWarning(
                 f"{decl.kind} '{decl.id}' ({decl.label}) is not used by any rule or check",
                 span=decl.span, hint="remove it, or use it in a formula"))
     return RulesetGraph(ruleset, graph, order)
 
 
-def _uses(tree: ast.Node):
-    for node in ast.walk(tree):
+def uses(ruleset: Ruleset, tree: ast.Node, scope: str | None):
+    """(declaration id, span of the use) for each name, look-up and aggregation in a formula
+    of entity ``scope``; an aggregation uses its field (or, for count, the key) and the
+    names of its filter, read in the scope of the aggregated entity."""
+    stack = [(tree, scope)]
+    while stack:
+        node, where = stack.pop()
         if isinstance(node, ast.Name):
-            yield node.id, node.span
+            decl = ruleset.resolve(node.id, where)
+            if decl is not None:
+                yield decl.id, node.span
         elif isinstance(node, ast.Lookup):
-            yield node.table, node.table_span
+            if node.table in ruleset.declarations:
+                yield node.table, node.table_span
+        elif isinstance(node, ast.Aggregate):
+            entity = ruleset.collections.get(node.collection)
+            if entity is not None:
+                yield f"{entity.id}.{node.field or entity.key}", node.operand_span
+                if node.where is not None:
+                    stack.append((node.where, entity.id))
+            continue
+        stack.extend((child, where) for child in reversed(ast.children(node)))
 
 
 def _cycle_errors(graph: nx.DiGraph, ruleset: Ruleset) -> list[CycleError]:

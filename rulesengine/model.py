@@ -41,15 +41,41 @@ class Declaration:
     citation: str
     span: Span  # of the id key in the YAML
     note: str | None = None
+    entity: str | None = None  # per-record declaration of this entity; the id is "<entity>.<name>"
+    module: str | None = None  # declared in this included module
+    overrides: str | None = None  # replaces the declaration of this module
+    concept: str | None = None  # glossary id, when the id differs from it
 
     kind = "declaration"
+
+    @property
+    def name(self) -> str:
+        """The id as written in its own scope (without the entity prefix)."""
+        return self.id.rpartition(".")[2] if self.entity else self.id
+
+
+@dataclass(frozen=True)
+class DatedValue:
+    start: date
+    value: Any
+    citation: str | None
+    note: str | None
 
 
 @dataclass
 class Parameter(Declaration):
     value: Any = None
     open: bool = False
+    dated: tuple[DatedValue, ...] = ()  # ascending by start; the value in force is chosen by as-of
     kind = "parameter"
+
+    def value_on(self, day: date) -> DatedValue | None:
+        """The dated value in force on ``day`` (None before the first)."""
+        found = None
+        for item in self.dated:
+            if item.start <= day:
+                found = item
+        return found
 
 
 @dataclass
@@ -82,6 +108,55 @@ class Check(Declaration):
     message: str = ""
     side_type: Type | None = None  # common type of the two sides, when the condition compares
     kind = "check"
+
+
+@dataclass
+class Entity:
+    """A kind of record supplied as a list: its fields, rules and checks are declarations
+    with ids ``<entity>.<name>``."""
+
+    id: str
+    label: str
+    collection: str  # the list's name in facts and formulas
+    key: str  # name of the identifying field
+    parent: str | None
+    citation: str
+    span: Span
+    note: str | None = None
+    module: str | None = None
+    names: list[str] = field(default_factory=list)  # names of its fields, rules and checks
+
+    def ancestors(self, entities: dict[str, "Entity"]) -> list[str]:
+        """Parent, grandparent, ... (a cycle of parents is reported by the checker)."""
+        chain, current = [], self.parent
+        while current is not None and current in entities and current not in chain:
+            chain.append(current)
+            current = entities[current].parent
+        return chain
+
+
+@dataclass
+class Clause:
+    """One entry of the clause inventory: how the ruleset treats a clause of its document."""
+
+    clause: str
+    summary: str
+    status: str  # encoded | input | out-of-scope | todo
+    ids: tuple[str, ...]
+    reason: str | None
+    span: Span
+    id_spans: tuple[Span, ...]
+
+
+@dataclass
+class Module:
+    """An included shared module (rulesets/modules/<id>.yaml)."""
+
+    id: str
+    title: str
+    document_number: str
+    file: str
+    overridden: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -135,10 +210,46 @@ class Ruleset:
     examples: dict[str, Example]
     tests: dict[str, TestCase]
     warnings: list[RulesWarning] = field(default_factory=list)
+    entities: dict[str, Entity] = field(default_factory=dict)
+    modules: dict[str, Module] = field(default_factory=dict)
+    clauses: list[Clause] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.collections = {e.collection: e for e in self.entities.values()}
 
     def of_kind(self, kind: str) -> list[Declaration]:
         return [d for d in self.declarations.values() if d.kind == kind]
 
     def reference(self, decl: Declaration) -> str:
         """Policy citation as people read it: 三医保〔2024〕6号 三(三)6."""
+        if decl.module is not None:
+            return f"{self.modules[decl.module].document_number} {decl.citation}"
         return f"{self.meta.document_number} {decl.citation}"
+
+    # --- names in scope -------------------------------------------------------------------
+    def resolve(self, name: str, scope: str | None) -> Declaration | None:
+        return resolve(self.declarations, self.entities, name, scope)
+
+
+def resolve(decls: dict[str, Declaration], entities: dict[str, Entity], name: str,
+            scope: str | None) -> Declaration | None:
+    """What ``name`` means in a formula of entity ``scope`` (None: top level).
+
+    Inside an entity: its own fields and rules, then ``<ancestor>.<name>``, then top-level
+    declarations. Per-record declarations are never visible by bare name elsewhere: a
+    formula aggregates them (``sum(members.budget)``).
+    """
+    if scope is not None:
+        own = decls.get(f"{scope}.{name}")
+        if own is not None:
+            return own
+        head, _, rest = name.partition(".")
+        if rest and head in entities[scope].ancestors(entities):
+            return decls.get(name)
+    found = decls.get(name)
+    return found if found is not None and found.entity is None else None
+
+
+def aggregates_children(entities: dict[str, Entity], scope: str | None, entity: str) -> bool:
+    """True when a record of ``scope`` aggregating ``entity`` sees only its own child records."""
+    return scope is not None and entities[entity].parent == scope

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
@@ -18,6 +19,7 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
+from .builtins import AGGREGATE_ONLY, AGGREGATES
 from .errors import FormulaSyntaxError, RulesError
 from .source import Span
 
@@ -34,6 +36,7 @@ _TOKEN_NAMES = {
     "NUMBER": "a number", "PERCENT": "a percentage", "STRING": "a quoted value",
     "NAME": "a name", "IF": "'if'", "THEN": "'then'", "ELSE": "'else'", "AND": "'and'",
     "OR": "'or'", "NOT": "'not'", "TRUE": "'true'", "FALSE": "'false'", "$END": "the end",
+    "WHERE": "'where'", "DATE": "a date",
 }
 
 # Characters people type by habit, and what the language wants instead.
@@ -116,7 +119,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, origin: Origin) -> FormulaSyn
     words = set(re.findall(r"[a-z]+", text))
     if kind == "IF":
         hint = "an if-expression inside a larger formula needs brackets: a + (if c then x else y)"
-    elif kind in ("THEN", "ELSE", "AND", "OR", "NOT", "TRUE", "FALSE"):
+    elif kind in ("THEN", "ELSE", "AND", "OR", "NOT", "TRUE", "FALSE", "WHERE"):
         hint = f"'{shown}' is a keyword and cannot be used as a name"
     elif "if" in words and not {"then", "else"} <= words:
         hint = "write if CONDITION then A else B"
@@ -225,10 +228,44 @@ class ToAst(Transformer):
         condition, then, otherwise = children
         return ast.IfElse(**self._at(meta), condition=condition, then=then, otherwise=otherwise)
 
+    def date(self, meta, children):
+        (token,) = children
+        try:
+            value = date.fromisoformat(token.value)
+        except ValueError:
+            raise FormulaSyntaxError(f"'{token.value}' is not a calendar date",
+                                     span=self._token_span(token),
+                                     hint="write a date as YYYY-MM-DD, e.g. 2025-01-15") from None
+        return ast.DateLiteral(**self._at(meta), value=value)
+
     def call(self, meta, children):
         token, *args = children
-        return ast.Call(**self._at(meta), function=token.value,
+        name = token.value
+        if name in AGGREGATE_ONLY or (name in AGGREGATES and len(args) == 1):
+            return self._aggregate(meta, token, args, None)
+        return ast.Call(**self._at(meta), function=name,
                         function_span=self._token_span(token), args=tuple(args))
+
+    def filtered_call(self, meta, children):
+        token, operand, where = children
+        if token.value not in AGGREGATES:
+            raise FormulaSyntaxError(f"'where' filters an aggregation; '{token.value}' is not one",
+                                     span=self._token_span(token),
+                                     hint=f"aggregations: {', '.join(AGGREGATES)}")
+        return self._aggregate(meta, token, [operand], where)
+
+    def _aggregate(self, meta, token: Token, args: list, where):
+        usage = AGGREGATES[token.value].usage
+        if len(args) != 1 or not isinstance(args[0], ast.Name):
+            span = args[0].span if args else self._token_span(token)
+            raise FormulaSyntaxError(f"{token.value}() aggregates over a collection",
+                                     span=span, hint=f"write {usage}; for a per-record "
+                                     "expression, declare it as a rule of the entity")
+        operand = args[0]
+        collection, _, field = operand.id.partition(".")
+        return ast.Aggregate(**self._at(meta), function=token.value,
+                             function_span=self._token_span(token), collection=collection,
+                             field=field or None, operand_span=operand.span, where=where)
 
     def lookup(self, meta, children):
         token, *keys = children

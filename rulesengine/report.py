@@ -34,13 +34,36 @@ def _ruleset_json(program: Program) -> dict:
 def check_json(check: CheckResult) -> dict:
     data = {"id": check.id, "label": check.label, "passed": check.passed,
             "severity": check.severity, "message": check.message, "reference": check.reference}
-    if check.sides is not None:
-        type_ = check.side_type or Type("number")
-        data["left"] = to_json(check.sides[0], type_)
-        data["right"] = to_json(check.sides[1], type_)
-        if check.difference is not None:
-            data["difference"] = to_json(check.difference, type_)
+    type_ = check.side_type or Type("number")
+    data.update(_sides_json(check.sides, check.difference, type_))
+    if check.records is not None:
+        data["checked"] = check.checked
+        data["failed_records"] = [{"key": key_json(r.key), **_sides_json(r.sides, r.difference, type_)}
+                                  for r in check.records]
     return data
+
+
+def _sides_json(sides, difference, type_: Type) -> dict:
+    if sides is None:
+        return {}
+    data = {"left": to_json(sides[0], type_), "right": to_json(sides[1], type_)}
+    if difference is not None:
+        data["difference"] = to_json(difference, type_)
+    return data
+
+
+def key_json(key: Any) -> Any:
+    return key.isoformat() if hasattr(key, "isoformat") else key
+
+
+def value_json(program: Program, evaluation: Evaluation, node: str) -> Any:
+    """A value as JSON; a per-record value as ``{record key: value}``."""
+    decl = program.ruleset.declarations[node]
+    value = evaluation.values[node]
+    if decl.entity is None:
+        return to_json(value, decl.type)
+    keys = evaluation.keys(node, program.ruleset)
+    return {str(key_json(k)): to_json(v, decl.type) for k, v in zip(keys, value)}
 
 
 def error_json(err) -> dict:
@@ -54,12 +77,12 @@ def error_json(err) -> dict:
 
 # --- run ---------------------------------------------------------------------------------------
 def run_json(program: Program, evaluation: Evaluation) -> dict:
-    decls = program.ruleset.declarations
-    values = {node: to_json(evaluation.values[node], decls[node].type)
-              for node in _shown(program, evaluation)}
-    return {"ruleset": _ruleset_json(program), "values": values,
+    values = {node: value_json(program, evaluation, node) for node in _shown(program, evaluation)}
+    return {"ruleset": _ruleset_json(program), "as_of": evaluation.as_of.isoformat(),
+            "values": values,
             "checks": [check_json(c) for c in evaluation.checks],
             "errors": [error_json(e) for e in evaluation.errors],
+            "warnings": [error_json(w) for w in evaluation.warnings],
             "skipped": dict(evaluation.skipped)}
 
 
@@ -70,18 +93,40 @@ def _shown(program: Program, evaluation: Evaluation) -> list[str]:
 
 def run_table(program: Program, evaluation: Evaluation) -> str:
     decls = program.ruleset.declarations
-    rows = [(n, decls[n].label, display(evaluation.values[n], decls[n].type),
-             decls[n].citation) for n in _shown(program, evaluation)]
+    shown = _shown(program, evaluation)
+    rows = [(n, decls[n].label, display(evaluation.values[n], decls[n].type), decls[n].citation)
+            for n in shown if decls[n].entity is None]
     lines = [f"{program.ruleset.meta.title}（{program.ruleset.meta.document_number}）", ""]
     if rows:
         width_id = max(len(r[0]) for r in rows)
         width_value = max(len(r[2]) for r in rows)
         for node, label, value, citation in rows:
             lines.append(f"{node:<{width_id}}  {value:>{width_value}}  {label}  [{citation}]")
+    for entity in program.ruleset.entities.values():
+        columns = [n for n in shown if decls[n].entity == entity.id]
+        if columns:
+            lines += [""] + _record_table(program, evaluation, entity, columns)
+    lines += [f"warning[{w.code}]: {w.message}" for w in evaluation.warnings]
     lines += _check_lines(evaluation)
     for node, cause in evaluation.skipped.items():
         lines.append(f"{node}: not computed, because '{cause}' failed")
     return "\n".join(lines) + "\n"
+
+
+def _record_table(program: Program, evaluation: Evaluation, entity, columns: list[str]) -> list[str]:
+    """One line per record: its key, then each per-record result."""
+    decls = program.ruleset.declarations
+    keys = evaluation.values[entity.collection].keys
+    header = [entity.key] + [decls[c].name for c in columns]
+    body = [[str(key)] + [display(evaluation.values[c][row], decls[c].type) for c in columns]
+            for row, key in enumerate(keys)]
+    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+    lines = [f"{entity.label}（{entity.collection}）: " +
+             "; ".join(f"{decls[c].name} = {decls[c].label} [{decls[c].citation}]" for c in columns)]
+    for cells in [header] + body:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(cells, widths))).rstrip())
+    return lines
 
 
 def _check_lines(evaluation: Evaluation) -> list[str]:
@@ -92,22 +137,34 @@ def _check_lines(evaluation: Evaluation) -> list[str]:
     for check in failed:
         lines.append(f"  {check.severity.upper()} {check.id} {check.label}: {check.message} "
                      f"[{check.reference}]")
+        type_ = check.side_type or Type("number")
         if check.sides is not None:
-            type_ = check.side_type or Type("number")
-            left, right = (display(s, type_) for s in check.sides)
-            extra = f"; difference {display(check.difference, type_)}" if check.difference is not None else ""
-            lines.append(f"      left {left}, right {right}{extra}")
+            lines.append(f"      {_sides_text(check.sides, check.difference, type_)}")
+        for failure in check.records or ():
+            sides = f": {_sides_text(failure.sides, failure.difference, type_)}" if failure.sides else ""
+            lines.append(f"      record {failure.key}{sides}")
     return lines
+
+
+def _sides_text(sides, difference, type_: Type) -> str:
+    left, right = (display(s, type_) for s in sides)
+    extra = f"; difference {display(difference, type_)}" if difference is not None else ""
+    return f"left {left}, right {right}{extra}"
 
 
 # --- traces ------------------------------------------------------------------------------------
 def trace_json(program: Program, evaluation: Evaluation) -> dict:
     """The trace as a schema-valid (``schemas/trace.schema.json``) document."""
     return {"format": "rulesengine-trace", "format_version": TRACE_FORMAT_VERSION,
-            "ruleset": _ruleset_json(program), "targets": list(evaluation.targets),
+            "ruleset": _ruleset_json(program), "as_of": evaluation.as_of.isoformat(),
+            "modules": [{"id": m.id, "title": m.title, "document_number": m.document_number,
+                         "file": m.file, "overridden": list(m.overridden)}
+                        for m in program.ruleset.modules.values()],
+            "targets": list(evaluation.targets),
             "nodes": [_node_json(node) for node in evaluation.trace],
             "checks": [check_json(c) for c in evaluation.checks],
-            "errors": [error_json(e) for e in evaluation.errors]}
+            "errors": [error_json(e) for e in evaluation.errors],
+            "warnings": [error_json(w) for w in evaluation.warnings]}
 
 
 def _node_json(node: TraceNode) -> dict:
@@ -116,7 +173,8 @@ def _node_json(node: TraceNode) -> dict:
             "value": to_json(node.value, type_), "display": node.display,
             "reference": node.reference, "inputs": list(node.inputs)}
     optional = {"span": node.span.to_json() if node.span else None, "formula": node.formula,
-                "substituted": node.substituted, "note": node.note, "source": node.source}
+                "substituted": node.substituted, "note": node.note, "source": node.source,
+                "entity": node.entity, "module": node.module}
     data.update({k: v for k, v in optional.items() if v is not None})
     if node.rounding:
         data["rounding"] = {"places": node.rounding["places"], "mode": node.rounding["mode"],
@@ -127,6 +185,12 @@ def _node_json(node: TraceNode) -> dict:
                            for l in node.lookups]
     if node.branches:
         data["branches"] = node.branches
+    if node.aggregates:
+        data["aggregates"] = [{**{k: v for k, v in a.items() if k not in ("type", "value") and v is not None},
+                               "value": to_json(a["value"], a["type"])} for a in node.aggregates]
+    if node.records is not None:
+        side_type = (node.check or {}).get("side_type") or Type("number")
+        data["records"] = [_record_json(item, type_, side_type) for item in node.records]
     if node.check:
         check = {k: v for k, v in node.check.items() if k not in ("sides", "difference", "side_type")}
         if "sides" in node.check:
@@ -138,11 +202,27 @@ def _node_json(node: TraceNode) -> dict:
     return data
 
 
+def _record_json(item: dict, type_: Type, side_type: Type) -> dict:
+    data = {"key": key_json(item["key"]), "value": to_json(item["value"], type_),
+            "display": item["display"]}
+    if item.get("substituted") is not None:
+        data["substituted"] = item["substituted"]
+    if "before_rounding" in item:
+        data["before_rounding"] = to_json(item["before_rounding"], Type("number"))
+    if "sides" in item:
+        data["left"], data["right"] = (to_json(s, side_type) for s in item["sides"])
+    return data
+
+
 def trace_text(program: Program, evaluation: Evaluation) -> str:
     """A readable tree per target: each node, its formula, the values that went in."""
     nodes = {node.id: node for node in evaluation.trace}
     meta = program.ruleset.meta
-    lines = [f"{meta.title}（{meta.document_number}）", f"ruleset: {meta.file}", ""]
+    lines = [f"{meta.title}（{meta.document_number}）", f"ruleset: {meta.file}",
+             f"as of: {evaluation.as_of}"]
+    for module in program.ruleset.modules.values():
+        lines.append(f"includes: {module.id} {module.title}（{module.document_number}）")
+    lines += [render(w) for w in evaluation.warnings] + [""]
     shown: set[str] = set()
     for target in evaluation.targets:
         if target in nodes:
@@ -165,6 +245,8 @@ def _tree(nodes: dict[str, TraceNode], node_id: str, lead: str, child_lead: str,
         origin = f"  ({node.source})" if node.source else ""
         lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  {node.kind}{origin}  "
                      f"{node.reference}")
+        for item in node.records or ():
+            lines.append(f"{child_lead}    {item['key']}: {item['display']}{unit}")
         return
     status = ""
     if node.check:
@@ -176,7 +258,16 @@ def _tree(nodes: dict[str, TraceNode], node_id: str, lead: str, child_lead: str,
     lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}{status}  {node.reference}{where}")
     detail = child_lead + ("│   " if node.inputs else "    ")
     lines.append(f"{detail}formula: {' '.join(node.formula.split())}")
-    lines.append(f"{detail}values:  {node.substituted}")
+    if node.substituted is not None:
+        lines.append(f"{detail}values:  {node.substituted}")
+    for aggregate in node.aggregates:
+        where = f" where {aggregate['where']}" if aggregate["where"] else ""
+        lines.append(f"{detail}over:    {aggregate['function']}({aggregate['collection']}"
+                     f"{'.' + aggregate['field'] if aggregate['field'] else ''}{where}) = "
+                     f"{display(aggregate['value'], aggregate['type'])} ({aggregate['records']} records)")
+    for item in node.records or ():
+        mark = "" if node.check is None else ("  ✓" if item["value"] else "  ✗")
+        lines.append(f"{detail}{item['key']}: {item['display']}{unit}{mark}  = {item['substituted']}")
     for lookup in node.lookups:
         lines.append(f"{detail}lookup:  {lookup['label']}[{lookup['key']}] = "
                      f"{display(lookup['value'], lookup['type'])}  {lookup['reference']}")

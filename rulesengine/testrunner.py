@@ -39,6 +39,9 @@ def run_tests(program: Program) -> list[TestOutcome]:
         outcome.errors.extend(evaluation.errors)
         for target, expected in test.expect.items():
             decl = ruleset.declarations[target]
+            if decl.entity is not None:
+                outcome.problems += _per_record(ruleset, evaluation, test, target, expected)
+                continue
             got = evaluation.values.get(target)
             if got != expected:
                 shown = "not computed" if target not in evaluation.values else display(got, decl.type)
@@ -52,3 +55,19 @@ def run_tests(program: Program) -> list[TestOutcome]:
             for check_id in sorted(failed - wanted):
                 outcome.problems.append(f"check '{check_id}' failed unexpectedly")
     return outcomes
+
+
+def _per_record(ruleset, evaluation, test, target: str, expected: dict) -> list[str]:
+    decl = ruleset.declarations[target]
+    where = f"{test.expect_spans[target]}: {target} ({decl.label})"
+    if target not in evaluation.values:
+        return [f"{where}: not computed"]
+    got = dict(zip(evaluation.keys(target, ruleset), evaluation.values[target]))
+    problems = []
+    for key, value in expected.items():
+        if key not in got:
+            problems.append(f"{where}: no record {key}")
+        elif got[key] != value:
+            problems.append(f"{where} of {key}: expected {display(value, decl.type)}, "
+                            f"got {display(got[key], decl.type)}")
+    return problems

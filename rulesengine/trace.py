@@ -1,7 +1,8 @@
 """Trace nodes: what was computed, from what, by which formula, under which clause.
 
 A trace is flat: one :class:`TraceNode` per evaluated graph node, in evaluation order,
-each naming the ids it used. Views (text tree, JSON) live in :mod:`rulesengine.report`.
+each naming the ids it used. A per-record node (a field, rule or check of an entity)
+lists each record's value under ``records``. Views (text tree, JSON) live in :mod:`rulesengine.report`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, Literal
 from .datatypes import Type
 from .source import Span
 
-TRACE_FORMAT_VERSION = 1
+TRACE_FORMAT_VERSION = 2
 
 
 @dataclass
@@ -34,3 +35,7 @@ class TraceNode:
     note: str | None = None
     check: dict | None = None  # passed, severity, message, sides
     source: str | None = None  # facts: where the value came from
+    aggregates: list[dict] = field(default_factory=list)  # sum/count/... over a collection
+    entity: str | None = None  # per-record node of this entity
+    module: str | None = None  # declared in this included module
+    records: list[dict] | None = None  # per-record nodes: key, value, display, substituted

@@ -21,7 +21,7 @@ def _explain_json(capsys, *targets):
 def test_trace_validates_against_schema(in_repo, capsys):
     data = json.loads(_explain_json(capsys, "settlement_amount", "overspend_fund_share"))
     jsonschema.Draft202012Validator(schema("trace")).validate(data)
-    assert data["format_version"] == 1
+    assert data["format_version"] == 2
 
 
 def test_trace_is_byte_identical_across_runs(in_repo, capsys):

@@ -435,7 +435,8 @@ def test_python_names_are_not_reachable(tmp_path, formula, code, offset):
 
 
 def test_only_the_listed_functions_exist():
-    assert set(FUNCTIONS) == {"min", "max", "abs", "round", "clamp"}
+    assert set(FUNCTIONS) == {"min", "max", "abs", "round", "clamp", "date", "year", "month", "day",
+                              "add_days", "add_months", "add_years", "end_of_month", "days_between"}
 
 
 def test_syntax_error_is_located_in_the_yaml_file(tmp_path):
