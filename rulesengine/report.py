@@ -239,14 +239,16 @@ def trace_text(program: Program, evaluation: Evaluation) -> str:
 def _tree(nodes: dict[str, TraceNode], node_id: str, lead: str, child_lead: str,
           shown: set[str], lines: list[str]) -> None:
     node = nodes[node_id]
-    unit = " 元" if node.type.kind == "money" else ""
+    money = " 元" if node.type.kind == "money" else ""
+    # "3 records" takes no unit; each record's value does
+    unit, record_unit = ("", money) if node.records is not None else (money, money)
     where = f"  [{node.span}]" if node.span else ""
     if node.kind in ("fact", "parameter"):
         origin = f"  ({node.source})" if node.source else ""
         lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  {node.kind}{origin}  "
                      f"{node.reference}")
         for item in node.records or ():
-            lines.append(f"{child_lead}    {item['key']}: {item['display']}{unit}")
+            lines.append(f"{child_lead}    {item['key']}: {item['display']}{record_unit}")
         return
     status = ""
     if node.check:
@@ -267,7 +269,7 @@ def _tree(nodes: dict[str, TraceNode], node_id: str, lead: str, child_lead: str,
                      f"{display(aggregate['value'], aggregate['type'])} ({aggregate['records']} records)")
     for item in node.records or ():
         mark = "" if node.check is None else ("  ✓" if item["value"] else "  ✗")
-        lines.append(f"{detail}{item['key']}: {item['display']}{unit}{mark}  = {item['substituted']}")
+        lines.append(f"{detail}{item['key']}: {item['display']}{record_unit}{mark}  = {item['substituted']}")
     for lookup in node.lookups:
         lines.append(f"{detail}lookup:  {lookup['label']}[{lookup['key']}] = "
                      f"{display(lookup['value'], lookup['type'])}  {lookup['reference']}")
