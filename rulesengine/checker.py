@@ -163,7 +163,7 @@ class _Checker:
             id=data["id"], title=data["title"],
             issuer=tuple(issuer) if isinstance(issuer, list) else (issuer,),
             document_number=data["document_number"],
-            issued=self._date(data["issued"], ("issued",)),
+            issued=self._date(data["issued"], ("issued",)) if "issued" in data else None,
             effective_from=self._date(effective["from"], ("effective", "from")),
             effective_to=self._date(effective["to"], ("effective", "to")) if "to" in effective else None,
             seed=data["seed"], file=self.doc.file)

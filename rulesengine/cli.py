@@ -1,4 +1,4 @@
-"""Command line: validate, run, explain and test rulesets.
+"""Command line: validate, run, explain, test, coverage and compare rulesets.
 
 Exit status: 0 all good; 1 a test or an error-severity check failed; 2 invalid input or
 usage. Diagnostics go to stderr as ``FILE:LINE:COL: error[code]: message`` with an
@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import glob
+from datetime import date
 import os
 import sys
 from typing import Sequence
 
+from .compare import compare, compare_json, compare_table
+from .coverage import coverage, coverage_json, coverage_text
 from .driver import load_program
 from .errors import RulesError, flatten, render
 from .evaluator import Evaluation, Program
@@ -52,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         source.add_argument("--facts", metavar="FILE", help="facts as YAML or JSON")
         source.add_argument("--example", nargs="?", const="", metavar="NAME",
                             help="use an example of the ruleset (default: the first)")
+        command.add_argument("--as-of", type=_iso_date, metavar="YYYY-MM-DD",
+                             help="date for dated parameter values and validity (default: 31 "
+                                  "December of the fact clearing_year, else the ruleset's start)")
         if name == "run":
             command.add_argument("--target", action="append", dest="targets", metavar="ID",
                                  help="compute only this result (repeatable)")
@@ -62,7 +68,25 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="run the rulesets' own tests")
     test.add_argument("paths", nargs="*", metavar="RULESET",
                       help="ruleset files or directories (default: rulesets/)")
+
+    cover = sub.add_parser("coverage", help="the clause inventory: what each clause of the "
+                                            "document became; exit 1 if untriaged or dangling")
+    cover.add_argument("paths", nargs="+", metavar="RULESET", help="ruleset files or directories")
+    cover.add_argument("--format", choices=("text", "json"), default="text")
+
+    comp = sub.add_parser("compare", help="several rulesets on one facts file, side by side "
+                                          "by glossary concept")
+    comp.add_argument("paths", nargs="+", metavar="RULESET", help="ruleset files or directories")
+    comp.add_argument("--facts", required=True, metavar="FILE", help="facts as YAML or JSON")
+    comp.add_argument("--format", choices=("table", "json"), default="table")
     return parser
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2025-12-31") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,10 +149,16 @@ def _validate(args) -> int:
         for warning in program.ruleset.warnings:
             print(render(warning), file=sys.stderr)
         ruleset = program.ruleset
+        entities = f"{len(ruleset.entities)} collections, " if ruleset.entities else ""
         print(f"{ruleset.meta.file}: ok ({len(ruleset.of_kind('rule'))} rules, "
               f"{len(ruleset.of_kind('check'))} checks, {len(ruleset.of_kind('input'))} inputs, "
-              f"{len(ruleset.of_kind('parameter'))} parameters, {len(ruleset.tests)} tests, "
-              f"{len(ruleset.warnings)} warnings)")
+              f"{len(ruleset.of_kind('parameter'))} parameters, {entities}{len(ruleset.tests)} tests, "
+              f"{len(ruleset.clauses)} clauses, {len(ruleset.warnings)} warnings)")
+        for module in ruleset.modules.values():
+            own = sum(d.module == module.id for d in ruleset.declarations.values())
+            overridden = f"; overridden here: {', '.join(module.overridden)}" if module.overridden else ""
+            print(f"  includes {module.id} ({module.file}, {module.document_number}): "
+                  f"{own} declarations{overridden}")
     return status
 
 
@@ -144,11 +174,12 @@ def _facts(program: Program, args):
 def _evaluate(args, *, trace: bool) -> tuple[Program, Evaluation]:
     program = load_program(args.ruleset)
     facts, source = _facts(program, args)
-    return program, program.evaluate(facts, args.targets, trace=trace, fact_source=source)
+    return program, program.evaluate(facts, args.targets, trace=trace, fact_source=source,
+                                     as_of=args.as_of)
 
 
 def _outcome(evaluation: Evaluation) -> int:
-    for err in evaluation.errors:
+    for err in evaluation.warnings + evaluation.errors:
         print(render(err), file=sys.stderr)
     if evaluation.errors:
         return EXIT_INVALID
@@ -203,4 +234,36 @@ def _test(args) -> int:
     return status
 
 
-_COMMANDS = {"validate": _validate, "run": _run, "explain": _explain, "test": _test}
+def _coverage(args) -> int:
+    status = EXIT_OK
+    for path in _expand(args.paths):
+        try:
+            program = load_program(path)
+        except RulesError as err:
+            _report(err)
+            status = EXIT_INVALID
+            continue
+        report = coverage(program.ruleset)
+        if args.format == "json":
+            sys.stdout.write(dumps(coverage_json(report)))
+        else:
+            sys.stdout.write(coverage_text(report))
+        for problem in report.problems:
+            print(render(problem), file=sys.stderr)
+        if not report.complete and status == EXIT_OK:
+            status = EXIT_FAILED
+    return status
+
+
+def _compare(args) -> int:
+    programs = [load_program(path) for path in _expand(args.paths)]
+    columns = compare(programs, read_facts(args.facts))
+    if args.format == "json":
+        sys.stdout.write(dumps(compare_json(columns)))
+    else:
+        sys.stdout.write(compare_table(columns))
+    return EXIT_OK
+
+
+_COMMANDS = {"validate": _validate, "run": _run, "explain": _explain, "test": _test,
+             "coverage": _coverage, "compare": _compare}

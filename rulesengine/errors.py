@@ -103,6 +103,10 @@ class IncompleteTableError(CheckError):
     code = "incomplete-table"
 
 
+class UntriagedClauseError(CheckError):
+    code = "untriaged-clause"
+
+
 class CycleError(RulesError):
     code = "dependency-cycle"
 

@@ -194,7 +194,7 @@ class Metadata:
     title: str
     issuer: tuple[str, ...]
     document_number: str
-    issued: date
+    issued: date | None
     effective_from: date
     effective_to: date | None
     seed: str

@@ -68,6 +68,11 @@ def excerpt(span: Span) -> str | None:
     return f"{gutter}{text.rstrip()}\n{' ' * (len(gutter) - 2)}| {pad}{marks}"
 
 
+def text_width(text: str) -> int:
+    """Terminal cells the text takes: CJK characters take two."""
+    return sum(2 if _is_wide(ch) else 1 for ch in text)
+
+
 def _is_wide(ch: str) -> bool:
     # CJK ideographs and full-width forms take two terminal cells.
     code = ord(ch)
