@@ -21,6 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rulesengine.driver import load_program  # noqa: E402
+from rulesengine.errors import RulesError  # noqa: E402
 from rulesengine.facts import bind_facts, example_facts  # noqa: E402
 from rulesengine.loader import schema  # noqa: E402
 
@@ -60,7 +61,11 @@ def main(argv=None) -> int:
     results = {"load_ms": {}, "clearing": {}}
     print(f"{'ruleset':<28} {'load+check+compile':>20}")
     for path in sorted((ROOT / "rulesets").glob("*.yaml")):
-        seconds = bench_load(path, args.runs)
+        try:
+            seconds = bench_load(path, args.runs)
+        except RulesError as err:
+            print(f"{path.stem:<28} does not load: {err.message}")
+            continue
         results["load_ms"][path.stem] = round(seconds * 1000, 2)
         print(f"{path.stem:<28} {seconds * 1000:>17.1f} ms")
 
