@@ -172,7 +172,8 @@ class _Checker:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            self.fail(BadValueError(f"'{text}' is not a calendar date", span=self.doc.span(path)))
+            self.fail(BadValueError(f"'{text}' is not a calendar date", span=self.doc.span(path),
+                                    hint="write a day that exists, as YYYY-MM-DD (e.g. 2024-02-29)"))
             return date.min
 
     # --- declarations ------------------------------------------------------------------------
@@ -260,7 +261,9 @@ class _Checker:
             entity = existing
         else:
             entity = Entity(entity_id, spec["label"], spec["collection"], spec["key"], spec.get("parent"),
-                            spec["citation"], self.doc.key_span(path), spec.get("note"), self.module)
+                            spec["citation"], self.doc.key_span(path), spec.get("note"), self.module,
+                            key_span=self.doc.span(path + ("key",)),
+                            parent_span=self.doc.span(path + ("parent",)) if "parent" in spec else None)
             self.entities[entity_id] = entity
         for section, kind in ENTITY_SECTIONS:
             for name, sub in spec.get(section, {}).items():
@@ -283,7 +286,7 @@ class _Checker:
             if entity.parent is not None:
                 if entity.parent not in self.entities:
                     self.fail(UnknownNameError(f"entity '{entity.id}' names an unknown parent "
-                                               f"'{entity.parent}'", span=entity.span,
+                                               f"'{entity.parent}'", span=entity.parent_span,
                                                hint=did_you_mean(entity.parent, self.entities)))
                 elif entity.id in self.entities[entity.parent].ancestors(self.entities) + [entity.parent]:
                     self.fail(UnknownNameError(f"entity '{entity.id}' is its own ancestor", span=entity.span,
@@ -292,7 +295,7 @@ class _Checker:
                     self._parent_field(entity)
             if f"{entity.id}.{entity.key}" not in self.decls:
                 self.fail(UnknownNameError(f"the key '{entity.key}' of entity '{entity.id}' is not one of "
-                                           "its fields", span=entity.span,
+                                           "its fields", span=entity.key_span,
                                            hint=did_you_mean(entity.key, entity.names) or
                                            "declare the identifying field (e.g. code: {type: text})"))
             for name in entity.names:
@@ -322,7 +325,9 @@ class _Checker:
             value = self._value(row["value"], value_type, path + ("value",))
             if key in rows:
                 self.fail(DuplicateIdError(f"table '{table_id}' has two rows for {key!r}",
-                                           span=self.doc.span(path + ("key",))))
+                                           span=self.doc.span(path + ("key",)),
+                                           hint="each key has one row; remove the repeated row or "
+                                                "correct its key"))
             elif key is not None:
                 rows[key] = value
         if key_type.kind == "enum":
@@ -369,7 +374,9 @@ class _Checker:
             what = "condition" if isinstance(decl, Check) else "formula"
             self.fail(TypeMismatchError(
                 f"the {what} gives {found}, but {decl.kind} '{decl.id}' is declared {decl.type}",
-                span=decl.tree.span, context=context, hint=_assign_hint(found, decl.type)))
+                span=decl.tree.span, context=context,
+                hint="a check's condition is a comparison, e.g. x <= cap" if isinstance(decl, Check)
+                else _assign_hint(found, decl.type)))
 
     # --- examples and tests -------------------------------------------------------------------
     def _fact_set(self, values: dict, base: tuple) -> FactSet:
@@ -491,6 +498,9 @@ class _Typer:
             per_record = self.decls.get(node.id)
             head = node.id.partition(".")[0]
             collections = {e.collection: e for e in self.checker.entities.values()}
+            if per_record is None and self.scope is None:  # a bare per-record name
+                per_record = next((d for d in self.decls.values()
+                                   if d.entity is not None and d.name == node.id), None)
             if per_record is not None and per_record.entity is not None:
                 entity = self.checker.entities[per_record.entity]
                 hint = (f"'{node.id}' has one value per {entity.label} record; aggregate it, e.g. "
@@ -557,7 +567,7 @@ class _Typer:
     def _neg(self, node: ast.Neg) -> Type | None:
         inner = self.infer(node.operand)
         if inner is not None and not inner.numeric:
-            self.fail(TypeMismatchError, f"cannot negate a {inner}", node)
+            self.fail(TypeMismatchError, f"cannot negate {_a(inner)}", node, _not_number_hint(inner))
             return None
         return inner
 
@@ -584,7 +594,7 @@ class _Typer:
             if not found.numeric:
                 self.fail(TypeMismatchError, f"'{node.op}' needs numbers, got {found}", side,
                           "date arithmetic: add_days(d, n), add_months(d, n), days_between(a, b)"
-                          if found.kind == "date" else None)
+                          if found.kind == "date" else _not_number_hint(found))
                 return None
         result = arithmetic(node.op, left, right)
         if result is None:
@@ -615,7 +625,8 @@ class _Typer:
             named = a if a.enum else b if b.enum else None
             if named is not None:
                 if a.enum and b.enum and a.enum != b.enum:
-                    self.fail(TypeMismatchError, f"cannot {how} {a} with {b}", node)
+                    self.fail(TypeMismatchError, f"cannot {how} {a} with {b}", node,
+                              "these are different enums; compare each with its own values")
                     return None
                 for part, t in zip(parts, (a, b)):
                     for value in t.values:
@@ -633,7 +644,9 @@ class _Typer:
                 message = f"the branches of 'if' disagree: {a} and {b}"
             else:
                 message = f"cannot compare {_a(a)} with {_a(b)}"
-            self.fail(TypeMismatchError, message, node, _arith_hint("+", a, b))
+            self.fail(TypeMismatchError, message, node, _arith_hint("+", a, b) or
+                      (_not_number_hint(a if a.kind == "enum" else b)
+                       if "enum" in (a.kind, b.kind) else None))
         return joined
 
     def _call(self, node: ast.Call) -> Type | None:
@@ -671,7 +684,8 @@ class _Typer:
         ordered = node.function in ("min", "max")
         for arg, found in zip(node.args, types):
             if not (found.numeric or (ordered and found.kind == "date")):
-                self.fail(TypeMismatchError, f"{node.function}() needs numbers, got {found}", arg)
+                self.fail(TypeMismatchError, f"{node.function}() needs numbers, got {found}", arg,
+                          _not_number_hint(found))
                 return None
         for arg, found in zip(node.args[1:], types[1:]):
             joined = unify(result, found)
@@ -690,15 +704,21 @@ class _Typer:
                       did_you_mean(node.table, tables) or "declare it under tables")
             return None
         if len(node.keys) != 1:
-            self.fail(ArgumentCountError, f"table '{node.table}' takes one key, got {len(node.keys)}", node)
+            self.fail(ArgumentCountError, f"table '{node.table}' takes one key, got {len(node.keys)}", node,
+                      f"look a value up with one key: {node.table}[KEY] (KEY: {decl.key_type})")
             return None
         found = self.infer(node.keys[0])
         if found is not None:
             if decl.key_type.kind == "enum" and found.kind == "enum":
                 self._join(decl.key_type, found, node, (node, node.keys[0]), "look up")
             elif not _assignable(found, decl.key_type):
+                fitting = [d.id for d in self.decls.values() if d.kind in ("input", "parameter", "rule")
+                           and getattr(d, "type", None) == decl.key_type and d.entity is None]
                 self.fail(TypeMismatchError, f"table '{node.table}' is keyed by {decl.key_type}, "
-                                             f"got {found}", node.keys[0])
+                                             f"got {found}", node.keys[0],
+                          f"the key must be {'a value of ' * (decl.key_type.kind == 'enum')}"
+                          f"{_a(decl.key_type)}" +
+                          (f", e.g. {node.table}[{fitting[0]}]" if fitting else ""))
         return decl.type
 
 
@@ -788,3 +808,18 @@ def _a(t: Type) -> str:
     if t.kind in ("money", "enum"):
         return text
     return ("an " if text[0] in "aeiou" else "a ") + text
+
+
+def _not_number_hint(t: Type) -> str | None:
+    """What to write instead of arithmetic on a value that is not a number."""
+    if t.kind == "boolean":
+        return "true/false is not a number: choose a value with if, e.g. if flag then x else 0"
+    if t.kind == "enum":
+        member = f'"{t.values[0]}"' if t.values else '"优秀"'
+        return (f"an enum value is not a number: compare it with one of its values in double "
+                f"quotes (== {member}), or look up a table keyed by it")
+    if t.kind == "text":
+        return "text is not a number: compare it with == or !="
+    if t.kind == "date":
+        return "date arithmetic: add_days(d, n), add_months(d, n), days_between(a, b)"
+    return None

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from . import ast
 from .builtins import FUNCTIONS
-from .errors import DivisionByZeroError, EmptyCollectionError, TableKeyError
+from .errors import DivisionByZeroError, EmptyCollectionError, InvalidDateError, TableKeyError
 from .model import Check, Rule, Ruleset, aggregates_children
 
 Compiled = Callable[[dict, "int | None", "list | None"], Any]
@@ -121,9 +121,24 @@ class _Compiler:
         return choose
 
     def _call(self, node: ast.Call) -> Compiled:
-        impl = FUNCTIONS[node.function].impl
+        function = FUNCTIONS[node.function]
+        impl = function.impl
         args = [self.build(arg) for arg in node.args]
-        return lambda values, row, record: impl(*[arg(values, row, record) for arg in args])
+        if function.params is None:
+            return lambda values, row, record: impl(*[arg(values, row, record) for arg in args])
+        context = self.context
+
+        def call_date(values, row, record):
+            given = [arg(values, row, record) for arg in args]
+            try:
+                return impl(*given)
+            except (ValueError, OverflowError):
+                shown = ", ".join(str(v) for v in given)
+                raise InvalidDateError(f"{node.function}({shown}) is not a calendar date",
+                                       span=node.span, context=context,
+                                       hint="dates run from 0001-01-01 to 9999-12-31 and each "
+                                            "month has its own last day; end_of_month(d) gives it") from None
+        return call_date
 
     def _lookup(self, node: ast.Lookup) -> Compiled:
         table = self.ruleset.declarations[node.table]

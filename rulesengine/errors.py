@@ -152,6 +152,10 @@ class UnknownTargetError(EvaluationError):
     code = "unknown-target"
 
 
+class InvalidDateError(EvaluationError):
+    code = "invalid-date"
+
+
 class EmptyCollectionError(EvaluationError):
     code = "empty-collection"
 

@@ -21,10 +21,8 @@ from .datatypes import Type, display
 from .errors import (ArithmeticLimitError, EvaluationError, MissingFactError, NoValueInForceError,
                      PeriodWarning, RulesError, RulesWarning, StaleParameterWarning)
 from .graph import RulesetGraph
-from .model import ROUNDING_MODES, Check, Input, Parameter, Rounding, Rule, Table
+from .model import CLEARING_YEAR, ROUNDING_MODES, Check, Input, Parameter, Rounding, Rule, Table
 from .trace import TraceNode
-
-CLEARING_YEAR = "clearing_year"  # the fact that sets the default as-of date
 
 _CONTEXT = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
                            traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
@@ -139,6 +137,9 @@ class Program:
                         failed.add(node_id)
                         result.errors.append(err)
                     continue
+                if decl.entity is not None and self._collection(decl) not in values:
+                    result.skipped[node_id] = self._collection(decl)
+                    continue
                 blocked = failed and next((d for d in self.graph.dependencies(node_id)
                                            if d in failed or d in result.skipped), None)
                 if blocked:
@@ -153,7 +154,10 @@ class Program:
                     failed.add(node_id)
                     result.errors.append(ArithmeticLimitError(
                         f"arithmetic failed ({type(exc).__name__}): a value is too large or undefined",
-                        span=decl.tree.span, context=f"{decl.kind} {decl.id} ({decl.citation})"))
+                        span=decl.tree.span, context=f"{decl.kind} {decl.id} ({decl.citation})",
+                        hint="a value is beyond 10^999999; check the facts' magnitude"
+                        if isinstance(exc, decimal.Overflow) else
+                        "a result is undefined or too long to keep exact; check the facts' magnitude"))
         return result
 
     # --- as-of date and validity ------------------------------------------------------------
@@ -228,15 +232,26 @@ class Program:
             missing.add(name)
             if message is None:
                 continue
-            needing = [t for t in targets if name in self.graph.requirements([t])]
+            if decl.entity is not None and isinstance(decl, Input) and self._collection(decl) not in facts:
+                needed = set(self._entity_ids(decl.entity))
+            else:
+                needed = {name}
+            needing = [t for t in targets if needed & self.graph.requirements([t])]
+            if not needing:
+                continue  # nothing asked for needs it
             shown = ", ".join(needing[:5]) + (" ..." if len(needing) > 5 else "")
             result.errors.append(MissingFactError(f"{message}, needed by {shown}", span=decl.span, hint=hint))
         return missing
+
+    def _entity_ids(self, entity: str) -> list[str]:
+        return [f"{entity}.{name}" for name in self.ruleset.entities[entity].names]
 
     def _missing_field(self, decl, facts: dict, absent: set[str]) -> tuple | None:
         """For a per-record declaration: None when it can run, else (message or None, hint)."""
         collection = self._collection(decl)
         if collection not in facts:
+            if not isinstance(decl, Input):
+                return None  # skipped in evaluation: its records are not there
             if collection in absent:
                 return None, None
             absent.add(collection)

@@ -13,7 +13,7 @@ import networkx as nx
 
 from . import ast
 from .errors import CheckFailed, CycleError, UnknownTargetError, UnusedWarning, did_you_mean
-from .model import Check, Declaration, Rule, Ruleset
+from .model import CLEARING_YEAR, Check, Declaration, Rule, Ruleset
 
 
 @dataclass
@@ -78,8 +78,10 @@ def build_graph(ruleset: Ruleset) -> RulesetGraph:
     if cycles:
         raise CheckFailed(cycles)
     order = list(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+    # Keys and parent links shape the collections, and clearing_year sets the as-of date:
+    # they are used even when no formula names them.
     structural = {f"{e.id}.{e.key}" for e in ruleset.entities.values()} | \
-        {f"{e.id}.{e.parent}" for e in ruleset.entities.values() if e.parent}
+        {f"{e.id}.{e.parent}" for e in ruleset.entities.values() if e.parent} | {CLEARING_YEAR}
     for decl in ruleset.declarations.values():
         if decl.kind in ("input", "parameter", "table") and graph.out_degree(decl.id) == 0 \
                 and decl.id not in structural:

@@ -16,6 +16,8 @@ from .document import Document
 from .errors import RulesWarning
 from .source import Span
 
+CLEARING_YEAR = "clearing_year"  # the input whose 31 December is the default as-of date
+
 ROUNDING_MODES = {
     "half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN,
     "up": ROUND_UP, "floor": ROUND_FLOOR, "ceiling": ROUND_CEILING,
@@ -125,6 +127,8 @@ class Entity:
     note: str | None = None
     module: str | None = None
     names: list[str] = field(default_factory=list)  # names of its fields, rules and checks
+    key_span: Span | None = None  # of the `key:` value
+    parent_span: Span | None = None  # of the `parent:` value
 
     def ancestors(self, entities: dict[str, "Entity"]) -> list[str]:
         """Parent, grandparent, ... (a cycle of parents is reported by the checker)."""

@@ -64,7 +64,13 @@ def _collect(ruleset: Ruleset, facts: FactSet, entity: Entity, items: Any, path:
         nested = [(name, fields.pop(name)) for name in list(fields)
                   if name in ruleset.collections and ruleset.collections[name].parent == entity.id]
         if parent_key is not None:
-            fields.setdefault(entity.parent, parent_key)
+            own = fields.setdefault(entity.parent, parent_key)
+            if own != parent_key:
+                errors.append(FactError(
+                    f"a record nested in {entity.parent} {parent_key!r} names {entity.parent} {own!r}",
+                    span=facts.span_of(where + (entity.parent,)),
+                    hint=f"a nested record belongs to the record it is nested in; drop its "
+                         f"'{entity.parent}' field, or move the record"))
         bucket.append((fields, where))
         for name, children in nested:
             _collect(ruleset, facts, ruleset.collections[name], children, where + (name,),
@@ -142,7 +148,7 @@ def _link(ruleset: Ruleset, facts: FactSet, records: Records, parent: Records | 
         if parent_row is None:
             errors.append(FactError(
                 f"record of '{entity.collection}' names {entity.parent} {owner!r}, which is not in "
-                f"{ruleset.entities[entity.parent].collection}", span=facts.span_of(where),
+                f"{ruleset.entities[entity.parent].collection}", span=facts.span_of(where + (entity.parent,)),
                 hint=did_you_mean(str(owner), [str(k) for k in parent.keys]) or
                 f"give '{entity.parent}' the key of one of the {ruleset.entities[entity.parent].label} records"))
             parent_row = -1

@@ -362,8 +362,6 @@ def test_child_naming_a_parent_that_does_not_exist(tmp_path):
     assert err.span.line == 5 and same_file(err.span.file, path)
 
 
-@pytest.mark.xfail(strict=True, reason="the error about an unknown parent key spans the whole "
-                   "record instead of the field 'institution: H22' that names it")
 def test_child_naming_a_missing_parent_is_located_at_the_parent_field(tmp_path):
     prog = program(HOSPITALS)
     text = ("institutions:\n"
@@ -375,9 +373,6 @@ def test_child_naming_a_missing_parent_is_located_at_the_parent_field(tmp_path):
     assert at(errors[0], path, 4, 27)
 
 
-@pytest.mark.xfail(strict=True, reason="a case nested inside institution H1 whose own "
-                   "'institution' field says H2 is silently moved to H2; the contradiction "
-                   "should be a located bad-fact error")
 def test_nested_child_contradicting_its_parent_is_an_error(tmp_path):
     prog = program(HOSPITALS)
     text = ("institutions:\n"
@@ -415,9 +410,6 @@ def test_single_input_given_as_a_list_of_records(tmp_path):
     assert at(errors[0], path, 1, 7)  # "pool: " is 6 characters
 
 
-@pytest.mark.xfail(strict=True, reason="a single input given as a list of numbers is refused by "
-                   "the facts schema with '1 is not of type object', which does not say that "
-                   "'pool' takes one value (the list-of-records case says so)")
 def test_single_input_given_as_a_list_of_numbers_says_so(tmp_path):
     prog = program(MEMBERS)
     errors, _ = fact_errors(tmp_path, prog, "pool: [1, 2]\nmembers: []\n")
@@ -456,9 +448,6 @@ def test_missing_collection(tmp_path):
         assert skipped in ev.skipped, skipped
 
 
-@pytest.mark.xfail(strict=True, reason="with the collection missing, per-record rules and checks "
-                   "(member.after, member.share, member.above_floor) are neither computed nor "
-                   "listed under 'skipped'")
 def test_missing_collection_lists_per_record_results_as_skipped(tmp_path):
     prog = program(MEMBERS)
     ev = prog.evaluate(facts_from(tmp_path, prog, "pool: 10000.00\n"))
@@ -466,9 +455,6 @@ def test_missing_collection_lists_per_record_results_as_skipped(tmp_path):
         assert skipped in ev.skipped, skipped
 
 
-@pytest.mark.xfail(strict=True, reason="'missing collection' names only the targets that need "
-                   "the key field (member_count, unique_licenses, receiver_count), not all 21 that "
-                   "need the collection (total_before, total_after, conserved, ...)")
 def test_missing_collection_names_every_result_that_needs_it(tmp_path):
     prog = program(MEMBERS)
     ev = prog.evaluate(facts_from(tmp_path, prog, "pool: 10000.00\n"))
@@ -542,9 +528,6 @@ def test_per_record_value_at_top_level_needs_aggregation(tmp_path, formula):
     assert at(errors[0], path, 22, FORMULA_COL)
 
 
-@pytest.mark.xfail(strict=True, reason="a bare per-record field name ('before') at top level gets "
-                   "the generic hint 'declare it under inputs, parameters or rules' instead of "
-                   "pointing to sum(members.before), as member.before and members.before do")
 def test_bare_per_record_name_at_top_level_hints_at_sum(tmp_path):
     errors, _ = check_errors(tmp_path, ENTITY + rule("before"))
     assert [e.code for e in errors] == ["unknown-name"]
@@ -568,8 +551,6 @@ def test_entity_key_that_is_not_a_field(tmp_path):
     assert same_file(errors[0].span.file, path)
 
 
-@pytest.mark.xfail(strict=True, reason="a key that is not a field is reported at the entity id "
-                   "('member:', line 12) instead of at the value of 'key:' (line 15)")
 def test_entity_key_error_is_located_at_the_key(tmp_path):
     body = ENTITY.replace("key: code", "key: id") + rule("count(members)", "integer")
     errors, path = check_errors(tmp_path, body)
@@ -596,8 +577,6 @@ def test_entity_with_unknown_parent(tmp_path):
     assert same_file(errors[0].span.file, path)
 
 
-@pytest.mark.xfail(strict=True, reason="an unknown parent is reported at the entity id ('case:', "
-                   "line 21) instead of at the value of 'parent:' (line 25)")
 def test_unknown_parent_is_located_at_the_parent(tmp_path):
     errors, path = check_errors(tmp_path, ENTITY + PARENT + rule("count(cases)", "integer"))
     assert at(errors[0], path, 25, 13)  # "    parent: " is 12 characters

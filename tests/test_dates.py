@@ -265,9 +265,6 @@ examples:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="date(y, 2, 30) at run time raises a Python ValueError out of "
-                   "Program.evaluate (the CLI prints 'internal error', exit 70) instead of a located "
-                   "evaluation error with the other results still computed")
 def test_impossible_date_at_run_time_is_a_located_error(tmp_path):
     path = write(tmp_path, RUNTIME, "ruleset.yaml")
     prog = load_program(str(path))
@@ -276,8 +273,6 @@ def test_impossible_date_at_run_time_is_a_located_error(tmp_path):
     assert ev.values["doubled"] == D("20.00")  # 10.00 × 2
 
 
-@pytest.mark.xfail(strict=True, reason="add_days/add_months beyond year 9999 raise OverflowError/"
-                   "ValueError out of Program.evaluate (CLI: 'internal error', exit 70)")
 def test_date_out_of_range_at_run_time_exits_2(tmp_path, capsys):
     text = METADATA + DATE_INPUTS + """\
   days: {label: 天数, type: integer, citation: 一}
@@ -337,17 +332,12 @@ def test_as_of_without_clearing_year_is_the_start_of_the_effective_period():
     assert ev.errors == []
 
 
-@pytest.mark.xfail(strict=True, reason="clearing_year, which no rule uses, is reported as a "
-                   "missing fact whose message ends with an empty 'needed by ' list")
 def test_missing_unused_clearing_year_message_is_not_empty():
     prog, facts = dated(drop=("clearing_year",))
     ev = prog.evaluate(facts)
     assert not [e for e in ev.errors if e.message.rstrip().endswith("needed by")]
 
 
-@pytest.mark.xfail(strict=True, reason="clearing_year sets the as-of date that chooses dated "
-                   "parameter values, yet validate warns 'input clearing_year is not used by any "
-                   "rule or check' when no formula names it")
 def test_clearing_year_setting_the_as_of_date_is_not_unused():
     prog = load_program(str(DATED))
     assert [w.message for w in prog.ruleset.warnings if "clearing_year" in w.message] == []
