@@ -157,8 +157,8 @@ class _Checker:
     # --- metadata ----------------------------------------------------------------------------
     def _metadata(self) -> Metadata:
         data = self.data
-        issuer = data["issuer"]
-        effective = data["effective"]
+        issuer = data.get("issuer", ())  # a module validated on its own has no issuer or period
+        effective = data.get("effective", {"from": date.min.isoformat()})
         return Metadata(
             id=data["id"], title=data["title"],
             issuer=tuple(issuer) if isinstance(issuer, list) else (issuer,),
@@ -166,7 +166,7 @@ class _Checker:
             issued=self._date(data["issued"], ("issued",)) if "issued" in data else None,
             effective_from=self._date(effective["from"], ("effective", "from")),
             effective_to=self._date(effective["to"], ("effective", "to")) if "to" in effective else None,
-            seed=data["seed"], file=self.doc.file)
+            seed=data.get("seed", ""), file=self.doc.file)
 
     def _date(self, text: str, path: tuple) -> date:
         try:

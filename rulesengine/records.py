@@ -37,6 +37,9 @@ def bind_records(ruleset: Ruleset, facts: FactSet, errors: list[RulesError]) -> 
         entity = ruleset.collections.get(name)
         if entity is not None:
             _collect(ruleset, facts, entity, items, (name,), None, raw, errors)
+    for entity in ruleset.entities.values():  # a given parent has zero or more children
+        if entity.parent in raw and entity.id not in raw:
+            raw[entity.id] = []
     bound = {entity_id: _bind(ruleset, facts, ruleset.entities[entity_id], items, errors)
              for entity_id, items in raw.items()}
     for entity_id, records in bound.items():
