@@ -60,8 +60,11 @@ class CheckResult:
 
 
 def _difference(sides: tuple | None) -> Any:
+    """Left minus right: an amount, or for two dates the number of days."""
     if sides and all(isinstance(s, Decimal) for s in sides):
         return sides[0] - sides[1]
+    if sides and all(isinstance(s, date) for s in sides):
+        return Decimal((sides[0] - sides[1]).days)
     return None
 
 
@@ -363,7 +366,7 @@ class Program:
                 lookups.append({"table": table.id, "label": table.label, "key": key,
                                 "value": found, "type": table.type,
                                 "reference": self.ruleset.reference(table)})
-                splices.append((node.start, node.end, display(found, table.type)))
+                splices.append((node.start, node.end, _operand(found, table.type)))
             elif entry[0] == "aggregate":
                 _, node, found, count = entry
                 type_ = self._aggregate_type(node)
@@ -371,14 +374,14 @@ class Program:
                                    "field": node.field, "records": count, "value": found, "type": type_,
                                    "where": decl.formula[node.where.start:node.where.end]
                                    if node.where is not None else None})
-                splices.append((node.start, node.end, display(found, type_)))
+                splices.append((node.start, node.end, _operand(found, type_)))
             else:
                 _, node, taken = entry
                 branches.append({"condition": decl.formula[node.condition.start:node.condition.end],
                                  "value": taken, "taken": "then" if taken else "else"})
         for name, (access, type_) in zip(self.names[decl.id], self.accessors[decl.id]):
             try:
-                splices.append((name.start, name.end, display(access(values, row, None), type_)))
+                splices.append((name.start, name.end, _operand(access(values, row, None), type_)))
             except (KeyError, IndexError, TypeError):
                 continue  # not computed (a per-record value seen from the top level)
         return lookups, branches, aggregates, splice(decl.formula, splices)
@@ -423,6 +426,12 @@ class Program:
             if sides is not None:
                 item["sides"] = sides
         return item
+
+
+def _operand(value: Any, type_: Type) -> str:
+    """A value spliced into a formula: negatives in brackets, so "a - b" reads "1.00 - (-2.00)"."""
+    text = display(value, type_)
+    return f"({text})" if text.startswith("-") else text
 
 
 def _round(value: Decimal, rounding: Rounding) -> Decimal:

@@ -11,6 +11,7 @@ from typing import Any
 
 from .datatypes import Type, display, to_json
 from .errors import render
+from .source import text_width
 from .evaluator import CheckResult, Evaluation, Program
 from .trace import TRACE_FORMAT_VERSION, TraceNode
 
@@ -99,9 +100,10 @@ def run_table(program: Program, evaluation: Evaluation) -> str:
     lines = [f"{program.ruleset.meta.title}（{program.ruleset.meta.document_number}）", ""]
     if rows:
         width_id = max(len(r[0]) for r in rows)
-        width_value = max(len(r[2]) for r in rows)
+        width_value = max(text_width(r[2]) for r in rows)
         for node, label, value, citation in rows:
-            lines.append(f"{node:<{width_id}}  {value:>{width_value}}  {label}  [{citation}]")
+            lines.append(f"{node:<{width_id}}  {' ' * (width_value - text_width(value))}{value}  "
+                         f"{label}  [{citation}]")
     for entity in program.ruleset.entities.values():
         columns = [n for n in shown if decls[n].entity == entity.id]
         if columns:
@@ -120,12 +122,13 @@ def _record_table(program: Program, evaluation: Evaluation, entity, columns: lis
     header = [entity.key] + [decls[c].name for c in columns]
     body = [[str(key)] + [display(evaluation.values[c][row], decls[c].type) for c in columns]
             for row, key in enumerate(keys)]
-    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+    widths = [max(text_width(r[i]) for r in [header] + body) for i in range(len(header))]
     lines = [f"{entity.label}（{entity.collection}）: " +
              "; ".join(f"{decls[c].name} = {decls[c].label} [{decls[c].citation}]" for c in columns)]
     for cells in [header] + body:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(cells, widths))).rstrip())
+        padded = [c + " " * (w - text_width(c)) if i == 0 else " " * (w - text_width(c)) + c
+                  for i, (c, w) in enumerate(zip(cells, widths))]
+        lines.append("  ".join(padded).rstrip())
     return lines
 
 
