@@ -57,25 +57,40 @@ class ValueProblem(ValueError):
         self.message, self.hint = message, hint
 
 
-_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")  # a plain decimal: no leading zero
+_SCIENTIFIC = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?[eE][-+]?[0-9]{1,7}")  # number only
 _PERCENT = re.compile(r"(-?[0-9]+(\.[0-9]+)?)\s*%")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FEN = Decimal("0.01")
+MAX_AMOUNT = Decimal(10) ** 18  # money and integers: below 10^18, exact in 34 digits
+MAX_EXPONENT = 999_999  # numbers: the evaluator's decimal range (10^999999)
+MAX_NUMBER_TEXT = 100  # characters of a number written as text
+
+_HOW = {
+    "money": "write the amount in yuan as a plain decimal, e.g. 1234.50",
+    "rate": 'write a rate as a fraction (0.05) or a percentage ("5%")',
+    "integer": "write a whole number in digits, e.g. 12",
+    "number": "write a plain decimal number, e.g. 1.5",
+}
 
 
 def coerce(value: Any, type_: Type) -> Any:
     """Turn a YAML/JSON value into a value of ``type_`` or raise :class:`ValueProblem`.
 
     Accepted forms: money as a number or a plain decimal string with at most two decimal
-    places ("1234.50"; no thousands separators, no 万); a rate as a fraction (0.05) or a
-    percentage string ("5%"); integers without a fractional part; booleans as true/false;
-    enum values exactly as declared; dates as ISO text (2024-12-31).
+    places ("1234.50", "-0.00"; below 10^18 yuan); a rate as a fraction (0.05) or a
+    percentage string ("5%"); an integer without a fractional part; a number as a plain
+    decimal or in scientific notation ("1.5e+3"); booleans as true/false; enum values
+    exactly as declared; dates as ISO text (2024-12-31). Refused, quoted or not, each with
+    a hint: thousands separators (1,234.50), units (12.5万), leading zeros (010), base-60
+    (1:30), hexadecimal (0x10), '_' separators (1_234.50), a sign '+' (+5), a bare point
+    (.5, 5.), and scientific notation for money, rates and integers.
     """
     kind = type_.kind
     if kind == "boolean":
         if isinstance(value, bool):
             return value
-        raise ValueProblem(f"expected true or false, got {_show(value)}")
+        raise ValueProblem(f"expected true or false, got {_show(value)}", _boolean_hint(value))
     if kind == "enum":
         if isinstance(value, str) and value in type_.values:
             return value
@@ -88,20 +103,37 @@ def coerce(value: Any, type_: Type) -> Any:
             return value.strip()
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-        raise ValueProblem(f"expected a code or name as text, got {_show(value)}")
+        raise ValueProblem(f"expected a code or name as text, got {_show(value)}",
+                           "write the code or name in quotes, e.g. 'H46020001'")
     if kind == "date":
         if isinstance(value, date):
             return value
+        if not _ISO_DATE.fullmatch(str(value)):
+            raise ValueProblem(f"expected a date like 2024-12-31, got {_show(value)}",
+                               "write the date as YYYY-MM-DD")
         try:
-            if not _ISO_DATE.fullmatch(str(value)):
-                raise ValueError
             return date.fromisoformat(str(value))
         except ValueError:
-            raise ValueProblem(f"expected a date like 2024-12-31, got {_show(value)}") from None
-    number = _number(value, allow_percent=(kind == "rate"))
+            raise ValueProblem(f"{_show(value)} is not a calendar date",
+                               "write a day that exists in its month (February has 28 or 29 days)"
+                               ) from None
+    number = _number(value, kind)
+    if not number.is_finite():
+        raise ValueProblem(f"{_show(value)} is not a finite number", _HOW.get(kind))
+    if kind in ("money", "integer") and number.copy_abs() >= MAX_AMOUNT:
+        what = "an amount" if kind == "money" else "a whole number"
+        raise ValueProblem(f"{_show(value)} is too large for {what} (at least 10^18)",
+                           "check the value and its unit: amounts are in yuan, below "
+                           "1,000,000,000,000,000,000 (10^18)" if kind == "money" else
+                           "check the value: counts and years are far below 10^18")
+    if abs(number.adjusted()) > MAX_EXPONENT and not number.is_zero():
+        raise ValueProblem(f"{_show(value)} is beyond 10^{MAX_EXPONENT}",
+                           "check the value's magnitude; no policy figure is that large or small")
     if kind == "integer":
         if number != number.to_integral_value():
-            raise ValueProblem(f"expected a whole number, got {_show(value)}")
+            raise ValueProblem(f"expected a whole number, got {_show(value)}",
+                               "a count or a year has no fraction: round it, or declare the "
+                               "value as number")
         return int(number)
     if kind == "money":
         if number.as_tuple().exponent < -2 and number != number.quantize(FEN):
@@ -112,9 +144,19 @@ def coerce(value: Any, type_: Type) -> Any:
     return number
 
 
-def _number(value: Any, *, allow_percent: bool) -> Decimal:
+def _boolean_hint(value: Any) -> str:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return f"write {value.strip().lower()} without quotes"
+    if value in ("是", "对", "有", "yes", "Y", "y", 1):
+        return "write true (for 是) or false (for 否), without quotes"
+    if value in ("否", "不", "错", "无", "no", "N", "n", 0):
+        return "write false (for 否) or true (for 是), without quotes"
+    return "write true or false, without quotes"
+
+
+def _number(value: Any, kind: str) -> Decimal:
     if isinstance(value, bool) or value is None:
-        raise ValueProblem(f"expected a number, got {_show(value)}")
+        raise ValueProblem(f"expected a number, got {_show(value)}", _HOW.get(kind))
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, Decimal):
@@ -124,30 +166,96 @@ def _number(value: Any, *, allow_percent: bool) -> Decimal:
                            "money must be exact")
     if isinstance(value, str):
         text = value.strip()
-        if _DECIMAL.fullmatch(text):
+        if len(text) > MAX_NUMBER_TEXT:
+            raise ValueProblem(f"'{text[:20]}…' is {len(text):,} characters long, too long "
+                               "for a number", f"check the value; {_HOW.get(kind)}")
+        if _DECIMAL.fullmatch(text) or (kind == "number" and _SCIENTIFIC.fullmatch(text)):
             return Decimal(text)
         match = _PERCENT.fullmatch(text)
-        if match and allow_percent:
+        if match and kind == "rate":
             return Decimal(match.group(1)).scaleb(-2)
         if match:
-            raise ValueProblem(f"{_show(value)} is a percentage, but a plain number is expected")
-        return _bad_number_text(text)
-    raise ValueProblem(f"expected a number, got {_show(value)}")
+            raise ValueProblem(f"{_show(value)} is a percentage, but a plain number is expected",
+                               "an amount is written in yuan, e.g. 1234.50; percentages are "
+                               "rates (declare the value as rate if it is one)" if kind == "money"
+                               else f"write it as a fraction, {_plain(Decimal(match.group(1)).scaleb(-2))}, "
+                               "or declare the value as rate")
+        return _bad_number_text(text, kind)
+    raise ValueProblem(f"expected a number, got {_show(value)}", _HOW.get(kind))
 
 
-def _bad_number_text(text: str) -> Decimal:
+def _bad_number_text(text: str, kind: str = "number") -> Decimal:
+    """Raise the most specific problem for a number written in a form that is refused."""
+    how = _HOW.get(kind, _HOW["number"])
+    sign = "-" if text.startswith("-") else ""
+    body = text.lstrip("+-")
     if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
         raise ValueProblem(f"'{text}' has thousands separators",
                            f"write it without separators: {text.replace(',', '')}")
     if text.endswith(("万", "万元", "亿", "元")):
         raise ValueProblem(f"'{text}' has a unit", "write the amount in yuan as a plain number,"
                            " e.g. 125000.00 for 12.5万")
+    if re.fullmatch(r"[-+]?0[xXoObB][0-9a-fA-F_]+", text):
+        base = {"x": "hexadecimal", "o": "octal", "b": "binary"}[body[1].lower()]
+        try:
+            decimal_text = f"{int(text, 0)}"
+        except ValueError:
+            decimal_text = "decimal digits"
+        raise ValueProblem(f"'{text}' is a {base} number", f"write it in decimal: {decimal_text}")
+    if re.fullmatch(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?", text):
+        raise ValueProblem(f"'{text}' is not a number (YAML 1.1 reads it as base 60: "
+                           f"{_sexagesimal(text)})", how)
+    if re.fullmatch(r"-?0[0-9_]+(\.[0-9_]*)?", text):
+        fixed = sign + (body.replace("_", "").lstrip("0") or "0")
+        fixed = "0" + fixed if fixed.lstrip("-").startswith(".") else fixed
+        octal = (f" (YAML 1.1 reads an unquoted {text} as the octal number {int(text, 8)})"
+                 if re.fullmatch(r"-?0[0-7]+", text) else "")
+        raise ValueProblem(f"'{text}' has a leading zero{octal}",
+                           f"write {fixed}; a code made of digits is declared as text")
+    if text.startswith("+") and _DECIMAL.fullmatch(body):
+        raise ValueProblem(f"'{text}' has a plus sign", f"write it without the '+': {body}")
+    if "_" in text and _DECIMAL.fullmatch(text.replace("_", "")):
+        raise ValueProblem(f"'{text}' has '_' separators",
+                           f"write it without them: {text.replace('_', '')}")
+    if re.fullmatch(r"-?\.[0-9]+", text):
+        raise ValueProblem(f"'{text}' has no digit before the point", f"write {sign}0{body}")
+    if re.fullmatch(r"-?[0-9]+\.", text):
+        raise ValueProblem(f"'{text}' has no digit after the point",
+                           f"write {text[:-1]}" + (" or " + text + "00" if kind == "money" else ""))
+    if re.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+", text):
+        written = Decimal(text)  # the pattern is a valid Decimal literal
+        out = _plain(written) if abs(written.adjusted()) <= 30 else None
+        if kind == "number":
+            raise ValueProblem(f"'{text}' is not a number in a form accepted",
+                               "write a plain decimal (1500) or scientific notation (1.5e+3): "
+                               "a digit before the point, no '+' before the number, and an "
+                               f"exponent of at most {MAX_EXPONENT}")
+        too_large = kind in ("money", "integer") and written.copy_abs() >= MAX_AMOUNT
+        if too_large:
+            hint = f"check the value: {'amounts are in yuan, ' * (kind == 'money')}below 10^18"
+        elif kind == "rate" and out is not None:
+            hint = f"write the fraction {out}, or a percentage: {_plain(written.scaleb(2))}%"
+        elif out is not None:
+            hint = f"write the digits out: {out}"
+        else:
+            hint = "check the value's magnitude: it is beyond any amount, count or rate"
+        raise ValueProblem(f"'{text}' is in scientific notation, which {kind} values do not "
+                           "accept", hint)
     try:
         Decimal(text)
     except InvalidOperation:
-        raise ValueProblem(f"'{text}' is not a number") from None
-    raise ValueProblem(f"'{text}' is not a plain decimal number", "write digits, a point and "
-                       "digits, e.g. 1234.50")
+        raise ValueProblem(f"'{text}' is not a number", f"{how} (digits, not words)"
+                           if re.search(r"[^\x00-\x7f]", text) else how) from None
+    raise ValueProblem(f"'{text}' is not a plain decimal number", how)
+
+
+def _sexagesimal(text: str) -> str:
+    """The value YAML 1.1 gives a base-60 number such as 1:30 (90) or 1:30.5 (90.5)."""
+    sign = -1 if text.startswith("-") else 1
+    total = Decimal(0)
+    for part in text.lstrip("+-").replace("_", "").split(":"):
+        total = total * 60 + Decimal(part or "0")
+    return _plain(sign * total)
 
 
 def _show(value: Any) -> str:

@@ -2,13 +2,17 @@
 
 File bytes -> :class:`Document`: the values (dicts, lists, str, int, bool, None, and
 ``Decimal`` for every non-integer number, so no float ever enters) plus the YAML node of
-every path, from which spans are computed. Only PyYAML's safe composer is used: no tag
-can construct a Python object. PyYAML marks are 0-based; they become 1-based here, once.
+every path, from which spans are computed. Only plain decimals (``1234.50``, ``-2``,
+``0.05``) become numbers; the other YAML 1.1 number spellings (``010``, ``1:30``, ``0x10``,
+``1_000``, ``+5``, ``.5``, ``1.5e+3``) stay text, as if quoted, and the type coercion
+decides. Only PyYAML's safe composer is used: no tag can construct a Python object.
+PyYAML marks are 0-based; they become 1-based here, once.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Any, Iterator
 
 import yaml
@@ -18,6 +22,7 @@ from .source import LineIndex, Span, display_path, remember
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 1_000_000  # bounds alias expansion ("billion laughs")
+MAX_NUMBER_CHARS = 100  # a longer plain number is a mistake (and int() refuses > 4300 digits)
 
 Path = tuple  # of str keys and int indexes
 
@@ -29,7 +34,15 @@ _NULL = "tag:yaml.org,2002:null"
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
-_CONSTRUCTOR = yaml.constructor.SafeConstructor()  # for int and bool spellings only
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()  # for bool spellings only
+
+# The only number spellings read as numbers: optional '-', digits without a leading zero,
+# optional point and digits. YAML 1.1 also resolves 010 (octal 8), 0x10 (hex), 0b10,
+# 1:30 (base 60: 90), 1_000, +5, .5, 5. and 1.5e+3 to numbers; those plain scalars are
+# kept as the text written, so that the type they are read as (datatypes.coerce) refuses
+# them with a hint, exactly as it refuses the same text in quotes.
+_PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+_NON_FINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
 
 
 class Document:
@@ -131,19 +144,30 @@ class Document:
             return text
         if tag == _NULL:
             return None
-        if tag in (_INT, _BOOL):
+        if tag == _BOOL:
             return _CONSTRUCTOR.construct_object(node)
-        if tag == _FLOAT:
-            try:
-                number = Decimal(text.replace("_", ""))
-            except InvalidOperation:
-                number = None
-            if number is None or not number.is_finite():
-                raise LoadError(f"'{text}' is not a finite decimal number",
-                                span=self._node_span(node))
-            return number
+        if tag in (_INT, _FLOAT):
+            return self._number(node)
         raise LoadError(f"unsupported YAML tag '{tag}'", span=self._node_span(node),
                         hint="only plain YAML values are allowed: no !!python or custom tags")
+
+    def _number(self, node: yaml.ScalarNode) -> Any:
+        """A YAML int or float: ``int`` or ``Decimal`` if written as a plain decimal, else text."""
+        text = node.value
+        if _NON_FINITE.fullmatch(text):
+            raise LoadError(f"'{text}' is not a finite decimal number", span=self._node_span(node),
+                            hint="YAML reads .inf and .nan as infinity and not-a-number; write a "
+                                 "finite value in digits, e.g. 0.05")
+        if len(text) > MAX_NUMBER_CHARS:
+            raise LoadError(f"the number is {len(text):,} characters long; at most "
+                            f"{MAX_NUMBER_CHARS} are accepted", span=self._node_span(node),
+                            hint="check the value: no amount, rate or count needs that many "
+                                 "digits; a code made of digits is written in quotes")
+        if not _PLAIN_NUMBER.fullmatch(text):
+            return text
+        if "." in text or node.tag == _FLOAT:
+            return Decimal(text)
+        return int(text)
 
 
 def _align(node: yaml.ScalarNode, text: str) -> list[int]:
@@ -197,50 +221,70 @@ def load_document(path: str) -> Document:
     """Read and compose one YAML or JSON file. Raises :class:`LoadError`."""
     name, text = read_text(path)
     if "\x00" in text:
-        raise LoadError(f"'{name}' is a binary file, not YAML", span=Span(name, 1, 1))
+        raise LoadError(f"'{name}' is a binary file, not YAML", span=Span(name, 1, 1),
+                        hint="rulesets and facts are YAML or JSON text; a spreadsheet or "
+                             "archive (.xlsx, .zip) must be exported as YAML or JSON first")
     return parse_document(name, text)
 
 
 def parse_document(name: str, text: str) -> Document:
     try:
-        nodes = list(_compose_all(text))
+        documents = list(_compose_all(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        if exc.context_mark and "end of stream" in (exc.problem or ""):
+        problem = exc.problem or exc.context or "invalid YAML"
+        at_end = "end of stream" in problem or "<stream end>" in problem
+        if exc.context_mark and at_end:
             mark = exc.context_mark  # an unclosed quote or bracket: point at where it opens
         span = Span(name, mark.line + 1, mark.column + 1) if mark else Span(name, 1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
         raise YamlSyntaxError(f"YAML syntax: {problem}", span=span,
-                              hint=_yaml_hint(problem)) from None
+                              hint=_yaml_hint(problem, exc.context or "", at_end)) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"YAML syntax: {exc}", span=Span(name, 1, 1)) from None
+        raise YamlSyntaxError(f"YAML syntax: {exc}", span=Span(name, 1, 1),
+                              hint="the file is not valid YAML or JSON") from None
     except RecursionError:
-        raise LoadError("the document is nested too deeply", span=Span(name, 1, 1)) from None
-    if len(nodes) > 1:
-        node = nodes[1]
+        raise LoadError("the document is nested too deeply", span=Span(name, 1, 1),
+                        hint="nest lists and mappings a few levels at most") from None
+    if len(documents) > 1:
+        mark = documents[1][0]  # the '---' that starts the second document
         raise YamlSyntaxError("the file holds more than one YAML document",
-                              span=Span(name, node.start_mark.line + 1, 1),
+                              span=Span(name, mark.line + 1, mark.column + 1),
                               hint="remove the '---' line; one ruleset or fact set per file")
     try:
-        return Document(name, text, nodes[0] if nodes else None)
+        return Document(name, text, documents[0][1] if documents else None)
     except RecursionError:
-        raise LoadError("the document is nested too deeply", span=Span(name, 1, 1)) from None
+        raise LoadError("the document is nested too deeply", span=Span(name, 1, 1),
+                        hint="nest lists and mappings a few levels at most") from None
 
 
-def _compose_all(text: str) -> Iterator[yaml.Node]:
+def _compose_all(text: str) -> Iterator[tuple[yaml.Mark, yaml.Node]]:
+    """Each document's node, with the mark where the document starts (its '---' if any)."""
     loader = yaml.SafeLoader(text)
     try:
         while loader.check_node():
-            yield loader.get_node()
+            start = loader.peek_event()  # the DocumentStartEvent: at '---' when explicit
+            node = loader.get_node()
+            explicit = isinstance(start, yaml.DocumentStartEvent) and start.explicit
+            yield (start.start_mark if explicit else node.start_mark), node
     finally:
         loader.dispose()
 
 
-def _yaml_hint(problem: str) -> str | None:
+def _yaml_hint(problem: str, context: str = "", at_end: bool = False) -> str | None:
     if "\\t" in problem or "tab" in problem:
         return "YAML indentation must use spaces, not tabs"
-    if "found unexpected end of stream" in problem or "found unexpected end" in problem:
+    if at_end and "flow mapping" in context:
+        return "this '{' is never closed: end the mapping with '}'"
+    if at_end and "flow sequence" in context:
+        return "this '[' is never closed: end the list with ']'"
+    if at_end and "quoted scalar" in context:
+        return "this quote is never closed: end the text with the same quote"
+    if "found unexpected end of stream" in problem or "found unexpected end" in problem \
+            or "<stream end>" in problem:
         return "a quote or bracket is not closed"
+    if "expected <block end>" in problem:
+        return ("this line is indented differently from the keys above it: keys of one "
+                "mapping start in the same column (indent with spaces, 2 per level)")
     if "mapping values are not allowed" in problem:
         return "a value containing ': ' must be quoted, or the indentation is off"
     if "could not find expected ':'" in problem:

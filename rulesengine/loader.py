@@ -7,6 +7,7 @@ reported, located at its YAML line and column, with a did-you-mean for unknown k
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -60,11 +61,15 @@ def _load(path: str, schema_name: str, what: str) -> Document:
 
 
 def _schema_error(doc: Document, err: ValidationError) -> RulesetSchemaError:
-    # A oneOf/anyOf failure is clearer through its most relevant sub-error.
-    if err.context and err.validator in ("oneOf", "anyOf"):
-        deepest = max(err.context, key=lambda e: len(e.absolute_path))
-        if len(deepest.absolute_path) > len(err.absolute_path):
-            err = deepest
+    if err.validator in ("oneOf", "anyOf"):
+        special = _alternatives_error(doc, err)
+        if special is not None:
+            return special
+        # Otherwise a oneOf/anyOf failure is clearer through its most relevant sub-error.
+        if err.context:
+            deepest = max(err.context, key=lambda e: len(e.absolute_path))
+            if len(deepest.absolute_path) > len(err.absolute_path):
+                err = deepest
     path = tuple(err.absolute_path)
     json_path = err.json_path
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
@@ -76,9 +81,91 @@ def _schema_error(doc: Document, err: ValidationError) -> RulesetSchemaError:
                                   span=doc.key_span(path + (key,)), hint=hint)
     if err.validator == "required":
         return RulesetSchemaError(err.message, json_path=json_path, span=doc.key_span(path)
-                                  if path else doc.span(path), hint=_required_hint(err))
-    span = doc.key_span(path) if _is_key_error(err) else doc.span(path)
-    return RulesetSchemaError(_message(err), json_path=json_path, span=span, hint=_hint(err))
+                                  if path else doc.span(path), hint=_required_hint(err, path))
+    if _is_key_error(err):
+        # jsonschema validates the name itself: the error's path is the enclosing mapping.
+        mapping = doc.value
+        for step in path:
+            mapping = mapping[step] if isinstance(mapping, (dict, list)) else None
+        key = str(err.instance)
+        span = doc.key_span(path + (key,)) if isinstance(mapping, dict) and key in mapping \
+            else doc.span(path)
+        return RulesetSchemaError(_message(err), json_path=f"{json_path}.{key}", span=span,
+                                  hint=_hint(err, path))
+    if err.validator == "not" and isinstance(err.instance, dict) and err.instance.get("open") is True:
+        given = next((k for k in ("value", "values") if k in err.instance), None)
+        span = doc.key_span(path + (given,)) if given else doc.key_span(path)
+        return RulesetSchemaError(_message(err), json_path=json_path, span=span,
+                                  hint=f"remove '{given or 'value'}': an open parameter's value comes "
+                                       "with the facts; or remove 'open: true' if the document fixes "
+                                       "the value")
+    return RulesetSchemaError(_message(err), json_path=json_path, span=doc.span(path),
+                              hint=_hint(err, path))
+
+
+def _alternatives_error(doc: Document, err: ValidationError) -> RulesetSchemaError | None:
+    """A specific error for the oneOf/anyOf alternatives of the schemas, or None."""
+    path = tuple(err.absolute_path)
+    name = str(path[-1]) if path else "the document"
+    instance, branches = err.instance, err.validator_value
+    if instance is None:
+        return RulesetSchemaError(f"'{name}' has no value", json_path=err.json_path,
+                                  span=doc.span(path),
+                                  hint=f"write the value after '{name}:', or remove the line")
+    if isinstance(instance, list) and _has_record_branch(branches) and \
+            not all(isinstance(item, dict) for item in instance):
+        node = doc.node(path + (0,))
+        first = node.value if node is not None and isinstance(getattr(node, "value", None), str) \
+            else "VALUE"
+        return RulesetSchemaError(
+            f"'{name}' is a list of single values: a fact is a single value, not a list (a "
+            "collection is a list of records)", json_path=err.json_path, span=doc.span(path),
+            hint=f"write one value, e.g. {name}: {first}; a collection lists one mapping per "
+                 f"record: {name}: [{{field: value, ...}}, ...]")
+    required = _required_branches(branches)
+    if required and isinstance(instance, dict):
+        present = [k for k in required if k in instance]
+        if present and err.validator == "oneOf" and len(present) > 1:
+            message = f"'{name}' has both {_either(present, 'and')}; give one of them"
+        elif not present:
+            message = f"'{name}' needs {_either(required, 'or')}"
+        else:
+            return None
+        if name and len(path) >= 2 and path[-2] == "parameters" and "value" in required:
+            message = (f"parameter '{name}' has no value" if not present else
+                       f"parameter '{name}' has both a value and dated values")
+        hint = _ALTERNATIVES_HINTS.get(tuple(required)) if not present else \
+            f"keep one of {_either(present, 'or')}, and remove the other"
+        return RulesetSchemaError(message, json_path=err.json_path, span=doc.key_span(path),
+                                  hint=hint)
+    return None
+
+
+_ALTERNATIVES_HINTS = {
+    ("value", "values"): "give the value (or dated values), or mark it open with a note: "
+                         "open: true, note: 由…制定 (the document leaves it to local choice)",
+    ("expect", "expect_failed_checks"): "a test expects values (expect: {rule_id: value}) or "
+                                        "failed checks (expect_failed_checks: [...]), or both",
+}
+
+
+def _has_record_branch(branches) -> bool:
+    return isinstance(branches, list) and any(
+        isinstance(b, dict) and b.get("type") == "array"
+        and str(b.get("items", {}).get("$ref", "")).endswith("/record") for b in branches)
+
+
+def _required_branches(branches) -> list[str]:
+    """The keys of alternatives that each only require keys (e.g. value | values), else []."""
+    if not isinstance(branches, list) or not all(isinstance(b, dict) and set(b) == {"required"}
+                                                 for b in branches):
+        return []
+    return [key for b in branches for key in b["required"]]
+
+
+def _either(keys: list[str], word: str) -> str:
+    quoted = [f"'{k}'" for k in keys]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" {word} " + quoted[-1]
 
 
 def _is_key_error(err: ValidationError) -> bool:
@@ -96,24 +183,103 @@ def _message(err: ValidationError) -> str:
 
 
 def _show(value) -> str:
-    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    if isinstance(value, str):
+        text = f"'{value}'"
+    elif isinstance(value, bool) or value is None:
+        text = {True: "true", False: "false", None: "null"}[value]
+    elif isinstance(value, (int, Decimal)):
+        text = str(value)
+    else:
+        text = repr(value)
     return text if len(text) < 60 else text[:57] + "..."
 
 
-def _hint(err: ValidationError) -> str | None:
+_TYPE_HINTS = {
+    "string": "write text here; quote it if it looks like a number or a date, e.g. '123'",
+    "integer": "write a whole number here, e.g. 2",
+    "number": "write a number here, e.g. 1.5",
+    "boolean": "write true or false here",
+    "object": "write a mapping here: key: value lines, or {key: value, ...}",
+    "array": "write a list here: [a, b], or one '- item' per line",
+}
+_KEY_TYPE_HINTS = {
+    "label": "a label is the Chinese name shown to people, as text, e.g. label: 结算金额",
+    "citation": "a citation is the clause of the document, as text, e.g. citation: 三(三)2",
+    "formula": "a formula is text, e.g. formula: amount * rate",
+    "condition": "a condition is a comparison written as text, e.g. condition: total <= cap",
+    "message": "the message is the sentence of the document the check enforces, as text",
+}
+
+
+def _hint(err: ValidationError, path: tuple = ()) -> str | None:
+    key = str(path[-1]) if path else ""
     if _is_key_error(err) or (err.validator == "pattern" and "[a-z]" in str(err.validator_value)):
-        return "ids are ASCII snake_case: lower-case letters, digits and '_' (e.g. settlement_amount)"
+        name = str(err.instance)
+        if any(ord(ch) > 127 for ch in name):
+            return ("ids are ASCII snake_case: lower-case letters, digits and '_' (e.g. "
+                    "settlement_amount); the Chinese name belongs in 'label'")
+        return ("ids are ASCII snake_case, starting with a lower-case letter: letters, digits "
+                "and '_' (e.g. settlement_amount)")
+    if err.validator == "pattern" and "\\d{4}" in str(err.validator_value):
+        return "write the date as YYYY-MM-DD, e.g. 2024-01-01"
     if err.validator == "const" and err.validator_value == 1:
         return "write 'format: 1' at the top of the ruleset"
+    if err.validator == "const":
+        return f"write {err.validator_value}"
+    if err.validator == "enum":
+        allowed = [str(v) for v in err.validator_value]
+        close = did_you_mean(str(err.instance), allowed, cutoff=0.4)
+        return " ".join(filter(None, [close, f"allowed: {', '.join(allowed)}"]))
     if err.validator == "type" and err.validator_value == ["string", "number", "boolean"]:
         return "a single value is expected here, not a list or mapping"
+    if err.validator == "type":
+        if key in _KEY_TYPE_HINTS and err.validator_value == "string":
+            return _KEY_TYPE_HINTS[key]
+        expected = err.validator_value
+        return _TYPE_HINTS.get(expected if isinstance(expected, str) else "", None)
+    if err.validator == "minLength":
+        return f"'{key}' must not be empty" if key else "the value must not be empty"
+    if err.validator in ("minItems", "minProperties"):
+        return "give at least one item, or remove the key"
+    if err.validator == "uniqueItems":
+        return "each item may appear once; remove the repeated one"
+    if err.validator in ("minimum", "maximum"):
+        return f"the value must be {'at least' if err.validator == 'minimum' else 'at most'} " \
+               f"{err.validator_value}"
     return None
 
 
-def _required_hint(err: ValidationError) -> str | None:
-    if "'value'" in err.message:
-        return "give the value, or mark the parameter 'open: true' with a note if the document " \
-               "leaves it to local choice"
-    if "'note'" in err.message:
-        return "an open parameter needs a note saying who decides the value and how"
-    return None
+_REQUIRED_HINTS = {
+    "value": "give the value, or mark the parameter 'open: true' with a note if the document "
+             "leaves it to local choice",
+    "note": "an open parameter needs a note saying who decides the value and how",
+    "citation": "every number cites the clause of the document, e.g. citation: 三(三)2",
+    "label": "a label is the Chinese name shown to people, e.g. label: 结算金额",
+    "type": "the value type: money, rate, number, integer, boolean, date, text, or an enum id",
+    "formula": "a rule computes its value with a formula, e.g. formula: amount * rate",
+    "condition": "a check's condition is a comparison, e.g. condition: total <= cap",
+    "message": "the message quotes the requirement of the document the check enforces",
+    "rules": "a ruleset encodes the document's calculations under 'rules:' (a shared part "
+             "without rules is a module: kind: module)",
+    "issuer": "the issuing authority, e.g. issuer: 三亚市医疗保障局",
+    "effective": "the period in force, e.g. effective: {from: 2024-01-01, to: 2024-12-31}",
+    "seed": "the file name of the policy text this ruleset encodes, e.g. seed: 000_x.txt",
+    "format": "write 'format: 1' at the top of the ruleset",
+    "id": "the ruleset's ASCII snake_case id, e.g. id: sanya_medical_group_2024",
+    "title": "the title of the policy document",
+    "document_number": "the 文号, e.g. 三医保〔2024〕6号; write 无文号 when there is none",
+    "rows": "a table lists its rows: rows: [{key: ..., value: ...}, ...]",
+    "key": "each row has a key and a value: {key: 优秀, value: 0%}",
+    "from": "the first day in force, e.g. from: 2024-01-01",
+    "facts": "an example gives facts: {input_id: value, ...}",
+    "fields": "an entity lists its per-record fields: fields: {code: {label: …, type: text, …}}",
+}
+
+
+def _required_hint(err: ValidationError, path: tuple = ()) -> str | None:
+    missing = [k for k in err.validator_value if isinstance(err.instance, dict)
+               and k not in err.instance] if isinstance(err.validator_value, list) else []
+    for key in missing:
+        if key in _REQUIRED_HINTS:
+            return _REQUIRED_HINTS[key]
+    return f"add '{missing[0]}: …' here" if missing else None

@@ -127,6 +127,16 @@ def _syntax_error(exc: UnexpectedInput, text: str, origin: Origin) -> FormulaSyn
         hint = "there is no power operator; write the product out"
     elif kind in ("NAME", "NUMBER", "PERCENT", "STRING", "LPAR"):
         hint = "an operator (+ - * /, a comparison, 'and', 'or') is missing between two values"
+    elif kind == "COMMA":
+        hint = ("a ',' separates the arguments of a function, e.g. max(a, b); a value is "
+                "missing here, or the ',' is stray")
+    elif kind in ("RPAR", "RSQB"):
+        opener = "(" if kind == "RPAR" else "["
+        hint = (f"this '{shown}' closes no '{opener}': remove it, or add the missing '{opener}'"
+                if text[:pos].count(opener) <= text[:pos].count(shown) else
+                "a value is missing before it")
+    elif kind in ("PLUS", "MINUS", "STAR", "SLASH", "COMPARE"):
+        hint = "a value is missing before this operator"
     return FormulaSyntaxError(f"unexpected '{shown}'{wanted}", span=span, hint=hint)
 
 
@@ -139,6 +149,8 @@ def _char_hint(char: str, text: str, pos: int) -> str | None:
         return f"'{char}' is a full-width or typographic character; write '{_LOOKALIKES[char]}'"
     if char == "=" and text[pos:pos + 2] != "==":
         return _HINTS["="]
+    if char == '"':
+        return 'this quote is never closed: write enum values as "优秀", on one line'
     if char in _HINTS:
         return _HINTS[char]
     if unicodedata.decimal(char, None) is not None:
@@ -185,7 +197,9 @@ class ToAst(Transformer):
     def _check_size(self, digits: str, token: Token) -> None:
         if len(digits.replace(".", "")) > MAX_NUMBER_DIGITS:
             raise FormulaSyntaxError(f"the number has more than {MAX_NUMBER_DIGITS} digits",
-                                     span=self._token_span(token))
+                                     span=self._token_span(token),
+                                     hint="an amount belongs in a parameter with its citation; "
+                                          "no policy figure needs more than 30 digits")
 
     def string(self, meta, children):
         (token,) = children

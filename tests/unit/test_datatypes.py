@@ -78,6 +78,101 @@ def test_money_other_forms_rejected(value):
         coerce(value, MONEY)
 
 
+# Amount forms. The document reads only plain decimals as numbers; every other YAML 1.1
+# number spelling arrives here as the text written (tests/unit/test_document.py), so one rule
+# covers the quoted and the unquoted form.
+@pytest.mark.parametrize("value, expected", [
+    ("1234.50", "1234.50"),
+    ("1234.5", "1234.50"),
+    ("1234", "1234.00"),
+    ("-0.00", "-0.00"),                            # zero; shown as 0.00 by display()
+    ("999999999999999999.99", "999999999999999999.99"),   # just below 10^18
+])
+def test_money_plain_forms_accepted(value, expected):
+    same_decimal(coerce(value, MONEY), expected)
+
+
+@pytest.mark.parametrize("value, in_hint", [
+    ("010", "write 10"),                 # leading zero; YAML 1.1 would read octal 8
+    ("-010", "write -10"),
+    ("08", "write 8"),                   # not octal, still a leading zero
+    ("00.5", "write 0.5"),
+    ("1:30", "1234.50"),                 # base 60 (90): the hint shows a plain amount
+    ("0x10", "16"),                      # hexadecimal 16 = 1 * 16 + 0
+    ("0b101", "5"),                      # binary 101 = 4 + 1
+    ("+1234.50", "1234.50"),             # the '+' dropped
+    ("1_234.50", "1234.50"),             # the '_' dropped
+    (".5", "0.5"),
+    ("-.5", "-0.5"),
+    ("5.", "5.00"),
+    ("1.2345e+3", "1234.5"),             # 1.2345 * 10^3 = 1234.5
+    ("1.0e+30", "10^18"),                # no amount is that large: the hint says check it
+    ("123456789012345678901234567890.00", "10^18"),   # 30 digits before the point
+    (Decimal("123456789012345678901234567890.00"), "10^18"),
+    ("1000000000000000000", "10^18"),    # exactly 10^18
+    ("壹仟", "1234.50"),                  # words
+])
+def test_money_exotic_forms_refused_with_hint(value, in_hint):
+    with pytest.raises(ValueProblem) as info:
+        coerce(value, MONEY)
+    assert in_hint in info.value.hint
+
+
+def test_octal_looking_amount_names_its_octal_reading():
+    with pytest.raises(ValueProblem) as info:
+        coerce("010", MONEY)
+    assert "leading zero" in info.value.message
+    assert "8" in info.value.message     # 0o10 = 1 * 8 + 0 = 8
+
+
+def test_base_60_amount_names_its_reading():
+    with pytest.raises(ValueProblem) as info:
+        coerce("1:30", MONEY)
+    assert "90" in info.value.message    # 1 * 60 + 30 = 90
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("1.0e+3", "1.0E+3"),                # scientific notation: numbers only; 1.0 * 10^3
+    ("2.5e-2", "0.025"),                 # 2.5 / 100
+    ("1.0e+999999", "1.0E+999999"),      # the largest exponent the evaluator keeps
+])
+def test_number_accepts_scientific_notation(value, expected):
+    same_decimal(coerce(value, NUMBER), expected)
+
+
+@pytest.mark.parametrize("value, type_", [
+    ("1.0e+1000000", NUMBER),            # beyond 10^999999
+    ("5e-2", RATE),                      # a rate is a fraction or a percentage
+    ("1e3", INTEGER),
+    ("010", INTEGER),
+    ("+5", NUMBER),
+    ("1_000", INTEGER),
+    ("1" * 101, INTEGER),                # more than 100 characters
+    (Decimal("1E+18"), INTEGER),         # a count of 10^18 is a mistake
+    (Decimal("NaN"), NUMBER),
+])
+def test_number_forms_refused(value, type_):
+    with pytest.raises(ValueProblem) as info:
+        coerce(value, type_)
+    assert info.value.hint
+
+
+@pytest.mark.parametrize("value, type_, in_hint", [
+    (True, MONEY, "1234.50"),            # a boolean for an amount
+    ("5%", MONEY, "rate"),               # a percentage for an amount
+    ("5%", NUMBER, "0.05"),              # 5 / 100
+    ("百分之五", RATE, "5%"),
+    (Decimal("2.5"), INTEGER, "round"),
+    ("是", BOOLEAN, "true"),
+    ("true", BOOLEAN, "without quotes"),
+    ("2024/12/31", DATE, "YYYY-MM-DD"),
+])
+def test_wrong_forms_have_hints(value, type_, in_hint):
+    with pytest.raises(ValueProblem) as info:
+        coerce(value, type_)
+    assert in_hint in info.value.hint
+
+
 # --- rate ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("value, expected", [
     ("5%", Decimal("0.05")),          # 5 / 100
