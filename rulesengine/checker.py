@@ -58,6 +58,7 @@ class _Checker:
         for decl in list(self.decls.values()):
             if isinstance(decl, (Rule, Check)):
                 self._check_formula(decl)
+        self._readings()
         examples = self._examples()
         tests = self._tests(examples)
         clauses = self._clauses()
@@ -410,7 +411,7 @@ class _Checker:
                 if decl.entity is not None:
                     expect[target] = self._per_record(decl, raw, where)
                 else:
-                    expect[target] = self._value(raw, decl.type, where)
+                    expect[target] = self._expected(decl, raw, where)
             failed = spec.get("expect_failed_checks")
             for i, check_id in enumerate(failed or ()):
                 if not isinstance(self.decls.get(check_id), Check):
@@ -423,6 +424,19 @@ class _Checker:
                                       expect, spans, tuple(failed) if failed is not None else None)
         return tests
 
+    def _expected(self, decl: Declaration, raw, where: tuple):
+        """An expected value; money rounded to more places than the fen (a point value in
+        yuan to 4 places) is expected to those places."""
+        rounding = getattr(decl, "rounding", None)
+        if decl.type.kind == "money" and rounding is not None and rounding.places > 2:
+            value = self._value(raw, NUMBER, where)
+            if value is not None and value != round(value, rounding.places):
+                self.fail(BadValueError(f"{value} has more than the {rounding.places} decimal places "
+                                        f"'{decl.id}' is rounded to", span=self.doc.span(where),
+                                        hint=f"write the value rounded to {rounding.places} places"))
+            return value
+        return self._value(raw, decl.type, where)
+
     def _per_record(self, decl: Declaration, raw, where: tuple) -> dict:
         """Expected per-record values: ``{record key: value}``."""
         if not isinstance(raw, dict):
@@ -432,11 +446,23 @@ class _Checker:
             return {}
         entity = self.entities[decl.entity]
         key_type = self.decls[f"{entity.id}.{entity.key}"].type
-        return {self._value(key, key_type, where): self._value(value, decl.type, where + (key,))
+        return {self._value(key, key_type, where): self._expected(decl, value, where + (key,))
                 for key, value in raw.items()}
 
     def _values(self) -> list[str]:
         return [d.id for d in self.decls.values() if d.kind in ("input", "parameter", "rule")]
+
+    def _readings(self) -> None:
+        """A reading's `affects` names declarations that exist."""
+        known = list(self.decls) + list(self.enums)
+        for i, reading in enumerate(self.data.get("readings", [])):
+            for j, name in enumerate(reading.get("affects", [])):
+                if name not in self.decls and name not in self.enums:
+                    self.fail(UnknownNameError(f"the reading of {reading['clause']} affects '{name}', "
+                                               "which the ruleset does not declare",
+                                               span=self.doc.span(("readings", i, "affects", j)),
+                                               hint=did_you_mean(name, known) or "name the ids the reading "
+                                               "decides, e.g. the rule that encodes the sentence"))
 
     # --- clause inventory ---------------------------------------------------------------------
     def _clauses(self) -> list[Clause]:
@@ -777,7 +803,9 @@ def _assignable(found: Type, declared: Type) -> bool:
         return declared.numeric
     if found == declared:
         return True
-    return (found.kind, declared.kind) in {("integer", "number"), ("integer", "rate"), ("number", "rate")}
+    # rate and number are both dimensionless (a rate is shown as a percentage): either fits the other
+    return (found.kind, declared.kind) in {("integer", "number"), ("integer", "rate"), ("number", "rate"),
+                                           ("rate", "number")}
 
 
 def _assign_hint(found: Type, declared: Type) -> str | None:

@@ -12,7 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 NUMERIC = ("money", "rate", "number", "integer")
@@ -292,8 +292,8 @@ def display(value: Any, type_: Type) -> str:
         if type_.kind == "money":
             return f"{_fen(value):,f}"
         if type_.kind == "rate":
-            return f"{_plain(value.scaleb(2))}%"
-        return _plain(value)
+            return f"{_rounded(value.scaleb(2), 4)}%"
+        return _rounded(value, 8)
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10_000 else str(value)
     if isinstance(value, date):
@@ -301,6 +301,13 @@ def display(value: Any, type_: Type) -> str:
     if isinstance(value, str):
         return f'"{value}"'
     return str(value)
+
+
+def _rounded(value: Decimal, places: int) -> str:
+    """Exact when short; an unending quotient (1/3) is shown rounded, marked with ≈."""
+    if value.as_tuple().exponent >= -places:
+        return _plain(value)
+    return "≈" + _plain(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
 
 
 def _fen(value: Decimal) -> Decimal:
