@@ -228,6 +228,8 @@ class Ruleset:
         """Policy citation as people read it: 三医保〔2024〕6号 三(三)6."""
         if decl.module is not None:
             return f"{self.modules[decl.module].document_number} {decl.citation}"
+        if "无文号" in self.meta.document_number or "未标文号" in self.meta.document_number:
+            return f"《{self.meta.title}》{decl.citation}"  # a document without a number goes by its title
         return f"{self.meta.document_number} {decl.citation}"
 
     # --- names in scope -------------------------------------------------------------------
