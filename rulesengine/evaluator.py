@@ -164,10 +164,12 @@ class Program:
         return result
 
     # --- as-of date and validity ------------------------------------------------------------
-    def _as_of(self, facts: dict, given: date | None, result: Evaluation) -> date:
+    def _as_of(self, facts: dict, given: date | None, result: Evaluation) -> date | None:
         meta = self.ruleset.meta
         if given is None and isinstance(facts.get(CLEARING_YEAR), int):
             given = date(facts[CLEARING_YEAR], 12, 31)
+        if given is None and meta.effective_from == date.min:
+            return None  # neither a clearing year nor a period in force: no date to judge by
         day = given or meta.effective_from
         if day < meta.effective_from or (meta.effective_to is not None and day > meta.effective_to):
             period = f"{meta.effective_from} to {meta.effective_to or 'open end'}"
@@ -198,6 +200,10 @@ class Program:
 
     def _dated(self, decl: Parameter, result: Evaluation) -> Any:
         day = result.as_of
+        if day is None:
+            raise NoValueInForceError(
+                f"parameter '{decl.id}' ({decl.label}) has dated values, but there is no as-of date",
+                span=decl.span, hint="give the fact clearing_year, or --as-of YYYY-MM-DD")
         chosen = decl.value_on(day)
         if chosen is None:
             raise NoValueInForceError(

@@ -79,7 +79,7 @@ def error_json(err) -> dict:
 # --- run ---------------------------------------------------------------------------------------
 def run_json(program: Program, evaluation: Evaluation) -> dict:
     values = {node: value_json(program, evaluation, node) for node in _shown(program, evaluation)}
-    return {"ruleset": _ruleset_json(program), "as_of": evaluation.as_of.isoformat(),
+    return {"ruleset": _ruleset_json(program), "as_of": evaluation.as_of.isoformat() if evaluation.as_of else None,
             "values": values,
             "checks": [check_json(c) for c in evaluation.checks],
             "errors": [error_json(e) for e in evaluation.errors],
@@ -159,7 +159,7 @@ def _sides_text(sides, difference, type_: Type) -> str:
 def trace_json(program: Program, evaluation: Evaluation) -> dict:
     """The trace as a schema-valid (``schemas/trace.schema.json``) document."""
     return {"format": "rulesengine-trace", "format_version": TRACE_FORMAT_VERSION,
-            "ruleset": _ruleset_json(program), "as_of": evaluation.as_of.isoformat(),
+            "ruleset": _ruleset_json(program), "as_of": evaluation.as_of.isoformat() if evaluation.as_of else None,
             "modules": [{"id": m.id, "title": m.title, "document_number": m.document_number,
                          "file": m.file, "overridden": list(m.overridden)}
                         for m in program.ruleset.modules.values()],
@@ -222,7 +222,7 @@ def trace_text(program: Program, evaluation: Evaluation) -> str:
     nodes = {node.id: node for node in evaluation.trace}
     meta = program.ruleset.meta
     lines = [f"{meta.title}（{meta.document_number}）", f"ruleset: {meta.file}",
-             f"as of: {evaluation.as_of}"]
+             f"as of: {evaluation.as_of or 'no date (no clearing_year, no period in force)'}"]
     for module in program.ruleset.modules.values():
         lines.append(f"includes: {module.id} {module.title}（{module.document_number}）")
     lines += [render(w) for w in evaluation.warnings] + [""]
