@@ -138,8 +138,9 @@ def compare_table(columns: list[Column]) -> str:
              for r in [header] + body]
     lines.append("")
     for column in columns:
-        lines.append(f"{column.id}: {len(column.concepts)} concepts; ignored facts: "
-                     f"{', '.join(column.ignored) or 'none'}")
+        shown = ", ".join(column.ignored[:5]) + (", …" if len(column.ignored) > 5 else "")
+        lines.append(f"{column.id}: {len(column.concepts)} concepts; {len(column.ignored)} facts it "
+                     f"does not declare were ignored{': ' + shown if shown else ''}")
         lines += ["  " + render(e).replace("\n", "\n  ") for e in column.errors]
     return "\n".join(lines) + "\n"
 
