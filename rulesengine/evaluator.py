@@ -440,7 +440,13 @@ def _operand(value: Any, type_: Type) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+_SETTLE = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+
+
 def _round(value: Decimal, rounding: Rounding) -> Decimal:
+    """Round as the ruleset says, after settling the last digits a 34-digit division leaves:
+    150000 / 450000 * 300000 is 99999.999…9 (34 digits), which must round down to 100000.00."""
+    value = _SETTLE.plus(value)
     rounded = value.quantize(Decimal(1).scaleb(-rounding.places), rounding=ROUNDING_MODES[rounding.mode])
     return rounded.copy_abs() if rounded.is_zero() else rounded  # no "-0.00"
 
