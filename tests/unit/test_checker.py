@@ -1,4 +1,4 @@
-"""rulesengine.checker: the type algebra (arithmetic, unify) and the checker on small rulesets.
+"""rulesengine.checker and rulesengine.typer: the type algebra (arithmetic, unify) and the checker on small rulesets.
 
 Each ruleset is HEADER (19 lines: metadata, one enum, one input of every type) followed
 by a body. Positions are counted by hand: with the body from ``rule()``, the formula is
@@ -8,7 +8,8 @@ on line 25 and "    formula: " is 13 characters, so formula offset 0 is column 1
 import pytest
 
 from conftest import METADATA
-from rulesengine.checker import arithmetic, check, unify
+from rulesengine.checker import check
+from rulesengine.typer import arithmetic, unify
 from rulesengine.datatypes import BOOLEAN, DATE, INTEGER, MONEY, NUMBER, RATE, ZERO, Type
 from rulesengine.errors import CheckFailed
 from rulesengine.loader import load_ruleset
