@@ -412,16 +412,31 @@ class _Checker:
                 else:
                     expect[target] = self._expected(decl, raw, where)
             failed = spec.get("expect_failed_checks")
-            for i, check_id in enumerate(failed or ()):
-                if not isinstance(self.decls.get(check_id), Check):
+            records: dict[str, frozenset] = {}
+            for i, item in enumerate(failed or ()):
+                where = path + ("expect_failed_checks", i)
+                check_id = next(iter(item)) if isinstance(item, dict) else item
+                decl = self.decls.get(check_id)
+                if not isinstance(decl, Check):
                     checks = [d.id for d in self.decls.values() if isinstance(d, Check)]
-                    self.fail(UnknownNameError(f"'{check_id}' is not a check",
-                                               span=self.doc.span(path + ("expect_failed_checks", i)),
+                    self.fail(UnknownNameError(f"'{check_id}' is not a check", span=self.doc.span(where),
                                                hint=did_you_mean(check_id, checks)))
+                elif isinstance(item, dict):
+                    records[check_id] = self._failing_records(decl, item[check_id], where + (check_id,))
+            ids = tuple(next(iter(i)) if isinstance(i, dict) else i for i in failed or ())
             tests[test_id] = TestCase(test_id, spec["label"], self.doc.key_span(path), example,
                                       self._fact_set(spec.get("facts", {}), path + ("facts",)),
-                                      expect, spans, tuple(failed) if failed is not None else None)
+                                      expect, spans, ids if failed is not None else None, records)
         return tests
+
+    def _failing_records(self, decl: Check, keys: list, where: tuple) -> frozenset:
+        if decl.entity is None:
+            self.fail(BadValueError(f"'{decl.id}' is checked once, not per record",
+                                    span=self.doc.span(where), hint=f"write just {decl.id}"))
+            return frozenset()
+        entity = self.entities[decl.entity]
+        key_type = self.decls[f"{entity.id}.{entity.key}"].type
+        return frozenset(self._value(key, key_type, where + (i,)) for i, key in enumerate(keys))
 
     def _expected(self, decl: Declaration, raw, where: tuple):
         """An expected value; money rounded to more places than the fen (a point value in

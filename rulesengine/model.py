@@ -190,6 +190,7 @@ class TestCase:
     expect: dict[str, Any]  # typed expected values
     expect_spans: dict[str, Span]
     expect_failed_checks: tuple[str, ...] | None
+    expect_failed_records: dict[str, frozenset] = field(default_factory=dict)  # check -> record keys
 
 
 @dataclass

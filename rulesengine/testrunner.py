@@ -54,6 +54,12 @@ def run_tests(program: Program) -> list[TestOutcome]:
                 outcome.problems.append(f"check '{check_id}' was expected to fail, but passed")
             for check_id in sorted(failed - wanted):
                 outcome.problems.append(f"check '{check_id}' failed unexpectedly")
+            results = {c.id: c for c in evaluation.checks}
+            for check_id, keys in test.expect_failed_records.items():
+                got = {r.key for r in (results[check_id].records or ())} if check_id in results else set()
+                if check_id in failed and got != keys:
+                    outcome.problems.append(f"check '{check_id}' failed for {_keys(got)}, expected "
+                                            f"{_keys(keys)}")
     return outcomes
 
 
@@ -71,3 +77,7 @@ def _per_record(ruleset, evaluation, test, target: str, expected: dict) -> list[
             problems.append(f"{where} of {key}: expected {display(value, decl.type)}, "
                             f"got {display(got[key], decl.type)}")
     return problems
+
+
+def _keys(keys) -> str:
+    return ", ".join(sorted(str(k) for k in keys)) or "no record"
