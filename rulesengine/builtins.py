@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
+from .i18n import _
+
 
 @dataclass(frozen=True)
 class Function:
@@ -27,10 +29,11 @@ class Function:
     @property
     def arity_text(self) -> str:
         if self.max_args is None:
-            return f"at least {self.min_args} arguments"
+            return _("at least {count} arguments").format(count=self.min_args)
         if self.min_args == self.max_args:
-            return f"{self.min_args} argument{'s' if self.min_args != 1 else ''}"
-        return f"{self.min_args} to {self.max_args} arguments"
+            return (_("{count} argument") if self.min_args == 1 else _("{count} arguments")).format(
+                count=self.min_args)
+        return _("{low} to {high} arguments").format(low=self.min_args, high=self.max_args)
 
 
 def round_half_up(value: Decimal, places: int) -> Decimal:

@@ -20,6 +20,7 @@ from .errors import (BadValueError, CheckFailed, DuplicateIdError,
                      IncompleteTableError, RulesError, TypeMismatchError, UnknownNameError, did_you_mean, flatten)
 from .model import (Check, Clause, DatedValue, Declaration, Entity, Example, FactSet, Input,
                     Metadata, Module, Parameter, Rounding, Rule, Ruleset, Table, TestCase)
+from .i18n import _, context_of, kind_name
 from .parser import parse_formula
 from .typer import Typer, assign_hint, assignable, unify
 
@@ -72,9 +73,10 @@ class _Checker:
         for enum_id, spec in self.data.get("enums", {}).items():
             values = tuple(spec["values"])
             if enum_id in self.enums and self.enums[enum_id].values != values:
-                self.fail(DuplicateIdError(f"enum '{enum_id}' is declared twice with different values",
+                self.fail(DuplicateIdError(_("enum '{id}' is declared twice with different values").format(
+                                               id=enum_id),
                                            span=doc.key_span(("enums", enum_id)),
-                                           hint="use the module's enum, or give this one another id"))
+                                           hint=_("use the module's enum, or give this one another id")))
             self.enums[enum_id] = Type("enum", enum=enum_id, values=values)
         for section in SECTIONS:
             for decl_id, spec in self.data.get(section, {}).items():
@@ -89,18 +91,18 @@ class _Checker:
         from .loader import load_ruleset  # the loader validates; the checker reads
         span = self.main.span(path)
         if module_id in self.modules:
-            self.fail(DuplicateIdError(f"module '{module_id}' is included twice", span=span,
-                                       hint="include each module once"))
+            self.fail(DuplicateIdError(_("module '{id}' is included twice").format(id=module_id), span=span,
+                                       hint=_("include each module once")))
             return
         folder = os.path.join(os.path.dirname(self.main.file), MODULE_DIR)
         file = os.path.join(folder, f"{module_id}.yaml")
         if not os.path.isfile(file):
             known = [f[:-5] for f in sorted(os.listdir(folder)) if f.endswith(".yaml")] \
                 if os.path.isdir(folder) else []
-            self.fail(UnknownNameError(f"unknown module '{module_id}' (no file {file})", span=span,
-                                       hint=did_you_mean(module_id, known) or
-                                       (f"modules: {', '.join(known)}" if known else
-                                        f"shared modules live in {folder}/<id>.yaml")))
+            self.fail(UnknownNameError(_("unknown module '{id}' (no file {file})").format(id=module_id, file=file),
+                                       span=span, hint=did_you_mean(module_id, known) or
+                                       (_("modules: {ids}").format(ids=", ".join(known)) if known else
+                                        _("shared modules live in {folder}/<id>.yaml").format(folder=folder))))
             return
         try:
             doc = load_ruleset(file)
@@ -109,8 +111,9 @@ class _Checker:
             return
         data = doc.value
         if data.get("kind") != "module" or data["id"] != module_id:
-            self.fail(BadValueError(f"{file} is not the module '{module_id}'", span=doc.span(("id",)),
-                                    hint=f"a module file has 'kind: module' and 'id: {module_id}'"))
+            self.fail(BadValueError(_("{file} is not the module '{id}'").format(file=file, id=module_id),
+                                    span=doc.span(("id",)),
+                                    hint=_("a module file has 'kind: module' and 'id: {id}'").format(id=module_id)))
             return
         self.modules[module_id] = Module(module_id, data["title"], data["document_number"], doc.file)
         self._read(doc, module_id)
@@ -121,12 +124,15 @@ class _Checker:
             self._override(decl, other)
             return
         if other is not None:
-            hint = "ids are shared by parameters, tables, inputs, rules and checks; rename one"
+            hint = _("ids are shared by parameters, tables, inputs, rules and checks; rename one")
             if other.module is not None:
-                hint = f"to replace the module's declaration, add 'overrides: {other.module}'"
+                hint = _("to replace the module's declaration, add 'overrides: {module}'").format(
+                    module=other.module)
             self.fail(DuplicateIdError(
-                f"'{decl.id}' is declared twice: as {other.kind} and as {decl.kind}",
-                span=decl.span, related=[(f"the {other.kind} '{decl.id}'", other.span)], hint=hint))
+                _("'{id}' is declared twice: as {first} and as {second}").format(
+                    id=decl.id, first=kind_name(other.kind), second=kind_name(decl.kind)),
+                span=decl.span, related=[(_("the {kind} '{id}'").format(kind=kind_name(other.kind), id=decl.id),
+                                          other.span)], hint=hint))
             return
         self.decls[decl.id] = decl
 
@@ -134,21 +140,24 @@ class _Checker:
         module = decl.overrides
         if other is None or other.module != module:
             hint = did_you_mean(decl.id, [d.id for d in self.decls.values() if d.module == module])
-            self.fail(UnknownNameError(f"module '{module}' declares no '{decl.id}' to override",
+            self.fail(UnknownNameError(_("module '{module}' declares no '{id}' to override").format(
+                                           module=module, id=decl.id),
                                        span=decl.span, hint=hint or
-                                       "remove 'overrides', or include the module that declares it"))
+                                       _("remove 'overrides', or include the module that declares it")))
             return
         if other.kind != decl.kind and other.kind != "input":
-            self.fail(TypeMismatchError(f"a {decl.kind} cannot override the {other.kind} '{decl.id}'",
-                                        span=decl.span, related=[("the module's declaration", other.span)],
-                                        hint="an input may become a parameter or a rule; anything else "
-                                             "keeps its kind"))
+            self.fail(TypeMismatchError(_("a {kind} cannot override the {other} '{id}'").format(
+                                            kind=kind_name(decl.kind), other=kind_name(other.kind), id=decl.id),
+                                        span=decl.span, related=[(_("the module's declaration"), other.span)],
+                                        hint=_("an input may become a parameter or a rule; anything else "
+                                               "keeps its kind")))
             return
         if decl.type != other.type:
-            self.fail(TypeMismatchError(f"'{decl.id}' is {other.type} in module '{module}', "
-                                        f"but {decl.type} here", span=decl.span,
-                                        related=[("the module's declaration", other.span)],
-                                        hint="an override keeps the type of what it replaces"))
+            self.fail(TypeMismatchError(_("'{id}' is {type} in module '{module}', but {here} here").format(
+                                            id=decl.id, type=other.type, module=module, here=decl.type),
+                                        span=decl.span,
+                                        related=[(_("the module's declaration"), other.span)],
+                                        hint=_("an override keeps the type of what it replaces")))
             return
         decl.entity = other.entity
         self.decls[decl.id] = decl
@@ -172,8 +181,8 @@ class _Checker:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            self.fail(BadValueError(f"'{text}' is not a calendar date", span=self.doc.span(path),
-                                    hint="write a day that exists, as YYYY-MM-DD (e.g. 2024-02-29)"))
+            self.fail(BadValueError(_("'{text}' is not a calendar date").format(text=text), span=self.doc.span(path),
+                                    hint=_("write a day that exists, as YYYY-MM-DD (e.g. 2024-02-29)")))
             return date.min
 
     # --- declarations ------------------------------------------------------------------------
@@ -183,16 +192,17 @@ class _Checker:
         if name in self.enums:
             return self.enums[name]
         known = list(BUILTIN) + list(self.enums)
-        self.fail(UnknownNameError(f"unknown type '{name}'", span=self.doc.span(path),
+        self.fail(UnknownNameError(_("unknown type '{name}'").format(name=name), span=self.doc.span(path),
                                    hint=did_you_mean(name, known) or
-                                   f"use one of {', '.join(known)} (enums are declared under 'enums')"))
+                                   _("use one of {types} (enums are declared under 'enums')").format(
+                                       types=", ".join(known))))
         return None
 
     def _value(self, value: Any, type_: Type, path: tuple) -> Any:
         try:
             return coerce(value, type_)
         except ValueProblem as problem:
-            self.fail(BadValueError(f"{problem.message} (expected {type_})",
+            self.fail(BadValueError(_("{problem} (expected {type})").format(problem=problem.message, type=type_),
                                     span=self.doc.span(path), hint=problem.hint))
             return None
 
@@ -235,10 +245,11 @@ class _Checker:
             where = path + ("values", i)
             start = self._date(item["from"], where + ("from",))
             if dated and start <= dated[-1].start:
-                self.fail(BadValueError(f"dated values must be in ascending order of 'from': "
-                                        f"{start} is not after {dated[-1].start}",
+                self.fail(BadValueError(_("dated values must be in ascending order of 'from': "
+                                          "{date} is not after {previous}").format(
+                                              date=start, previous=dated[-1].start),
                                         span=self.doc.span(where + ("from",)),
-                                        hint="list the values oldest first, each from a later date"))
+                                        hint=_("list the values oldest first, each from a later date")))
             dated.append(DatedValue(start, self._value(item["value"], type_, where + ("value",)),
                                     item.get("citation"), item.get("note")))
         return tuple(dated)
@@ -252,11 +263,11 @@ class _Checker:
                 (existing.collection, existing.key, existing.parent)
             if spec.get("overrides") != existing.module or not same:
                 self.fail(DuplicateIdError(
-                    f"entity '{entity_id}' is declared twice", span=self.doc.key_span(path),
-                    related=[("the first declaration", existing.span)],
-                    hint=f"to add fields or rules to the module's entity, write 'overrides: "
-                         f"{existing.module}' and the same collection, key and parent"
-                    if existing.module else "rename one"))
+                    _("entity '{id}' is declared twice").format(id=entity_id), span=self.doc.key_span(path),
+                    related=[(_("the first declaration"), existing.span)],
+                    hint=_("to add fields or rules to the module's entity, write 'overrides: "
+                           "{module}' and the same collection, key and parent").format(module=existing.module)
+                    if existing.module else _("rename one")))
                 return
             entity = existing
         else:
@@ -280,31 +291,33 @@ class _Checker:
         top = {d.id for d in self.decls.values() if d.entity is None}
         for entity in self.entities.values():
             if entity.collection in collections or entity.collection in top:
-                self.fail(DuplicateIdError(f"collection name '{entity.collection}' is already used",
-                                           span=entity.span, hint="give each collection its own plural name"))
+                self.fail(DuplicateIdError(_("collection name '{name}' is already used").format(
+                                               name=entity.collection),
+                                           span=entity.span, hint=_("give each collection its own plural name")))
             collections[entity.collection] = entity
             if entity.parent is not None:
                 if entity.parent not in self.entities:
-                    self.fail(UnknownNameError(f"entity '{entity.id}' names an unknown parent "
-                                               f"'{entity.parent}'", span=entity.parent_span,
+                    self.fail(UnknownNameError(_("entity '{id}' names an unknown parent '{parent}'").format(
+                                                   id=entity.id, parent=entity.parent), span=entity.parent_span,
                                                hint=did_you_mean(entity.parent, self.entities)))
                 elif entity.id in self.entities[entity.parent].ancestors(self.entities) + [entity.parent]:
-                    self.fail(UnknownNameError(f"entity '{entity.id}' is its own ancestor", span=entity.span,
-                                               hint="a parent chain ends at an entity without parent"))
+                    self.fail(UnknownNameError(_("entity '{id}' is its own ancestor").format(id=entity.id),
+                                               span=entity.span,
+                                               hint=_("a parent chain ends at an entity without parent")))
                 else:
                     self._parent_field(entity)
             if f"{entity.id}.{entity.key}" not in self.decls:
-                self.fail(UnknownNameError(f"the key '{entity.key}' of entity '{entity.id}' is not one of "
-                                           "its fields", span=entity.key_span,
+                self.fail(UnknownNameError(_("the key '{key}' of entity '{id}' is not one of its fields").format(
+                                               key=entity.key, id=entity.id), span=entity.key_span,
                                            hint=did_you_mean(entity.key, entity.names) or
-                                           "declare the identifying field (e.g. code: {type: text})"))
+                                           _("declare the identifying field (e.g. code: {{type: text}})").format()))
             for name in entity.names:
                 if name in top:
                     decl = self.decls[f"{entity.id}.{name}"]
-                    self.fail(DuplicateIdError(f"'{name}' of entity '{entity.id}' has the id of a "
-                                               "top-level declaration", span=decl.span,
-                                               related=[("the top-level declaration", self.decls[name].span)],
-                                               hint="inside the entity the name would hide it; rename one"))
+                    self.fail(DuplicateIdError(_("'{name}' of entity '{id}' has the id of a top-level "
+                                                 "declaration").format(name=name, id=entity.id), span=decl.span,
+                                               related=[(_("the top-level declaration"), self.decls[name].span)],
+                                               hint=_("inside the entity the name would hide it; rename one")))
 
     def _parent_field(self, entity: Entity) -> None:
         """Each record names its parent by the parent's key, in a field named after the parent."""
@@ -324,19 +337,19 @@ class _Checker:
             key = self._value(row["key"], key_type, path + ("key",))
             value = self._value(row["value"], value_type, path + ("value",))
             if key in rows:
-                self.fail(DuplicateIdError(f"table '{table_id}' has two rows for {key!r}",
+                self.fail(DuplicateIdError(_("table '{id}' has two rows for {key}").format(id=table_id, key=repr(key)),
                                            span=self.doc.span(path + ("key",)),
-                                           hint="each key has one row; remove the repeated row or "
-                                                "correct its key"))
+                                           hint=_("each key has one row; remove the repeated row or "
+                                                  "correct its key")))
             elif key is not None:
                 rows[key] = value
         if key_type.kind == "enum":
             missing = [v for v in key_type.values if v not in rows]
             if missing:
                 self.fail(IncompleteTableError(
-                    f"table '{table_id}' has no row for {', '.join(missing)}",
+                    _("table '{id}' has no row for {keys}").format(id=table_id, keys=", ".join(missing)),
                     span=self.doc.key_span(("tables", table_id)),
-                    hint=f"every value of {key_type.enum} needs a row"))
+                    hint=_("every value of {enum} needs a row").format(enum=key_type.enum)))
         return rows
 
     def _rounding(self, spec: dict, type_: Type) -> Rounding | None:
@@ -362,7 +375,7 @@ class _Checker:
     def _check_formula(self, decl: Rule | Check) -> None:
         if decl.tree is None:
             return
-        context = f"{decl.kind} {decl.id} ({decl.citation})"
+        context = context_of(decl)
         before = len(self.errors)
         typer = Typer(self, context, decl.entity)
         found = typer.infer(decl.tree)
@@ -371,11 +384,12 @@ class _Checker:
         if isinstance(decl, Check) and isinstance(decl.tree, ast.Compare):
             decl.side_type = unify(typer.infer(decl.tree.left), typer.infer(decl.tree.right))
         if not assignable(found, decl.type):
-            what = "condition" if isinstance(decl, Check) else "formula"
+            message = _("the condition gives {found}, but check '{id}' is declared {type}") \
+                if isinstance(decl, Check) else _("the formula gives {found}, but rule '{id}' is declared {type}")
             self.fail(TypeMismatchError(
-                f"the {what} gives {found}, but {decl.kind} '{decl.id}' is declared {decl.type}",
+                message.format(found=found, id=decl.id, type=decl.type),
                 span=decl.tree.span, context=context,
-                hint="a check's condition is a comparison, e.g. x <= cap" if isinstance(decl, Check)
+                hint=_("a check's condition is a comparison, e.g. x <= cap") if isinstance(decl, Check)
                 else assign_hint(found, decl.type)))
 
     # --- examples and tests -------------------------------------------------------------------
@@ -395,7 +409,8 @@ class _Checker:
             path = ("tests", test_id)
             example = spec.get("example")
             if example is not None and example not in examples:
-                self.fail(UnknownNameError(f"unknown example '{example}'", span=self.doc.span(path + ("example",)),
+                self.fail(UnknownNameError(_("unknown example '{name}'").format(name=example),
+                                           span=self.doc.span(path + ("example",)),
                                            hint=did_you_mean(example, list(examples))))
             expect, spans = {}, {}
             for target, raw in spec.get("expect", {}).items():
@@ -403,8 +418,8 @@ class _Checker:
                 spans[target] = self.doc.key_span(where)
                 decl = self.decls.get(target)
                 if decl is None or decl.kind == "table":
-                    self.fail(UnknownNameError(f"the test expects '{target}', which is not a rule, "
-                                               "input or parameter", span=spans[target],
+                    self.fail(UnknownNameError(_("the test expects '{id}', which is not a rule, input or "
+                                                 "parameter").format(id=target), span=spans[target],
                                                hint=did_you_mean(target, self._values())))
                     continue
                 if decl.entity is not None:
@@ -419,7 +434,8 @@ class _Checker:
                 decl = self.decls.get(check_id)
                 if not isinstance(decl, Check):
                     checks = [d.id for d in self.decls.values() if isinstance(d, Check)]
-                    self.fail(UnknownNameError(f"'{check_id}' is not a check", span=self.doc.span(where),
+                    self.fail(UnknownNameError(_("'{id}' is not a check").format(id=check_id),
+                                               span=self.doc.span(where),
                                                hint=did_you_mean(check_id, checks)))
                 elif isinstance(item, dict):
                     records[check_id] = self._failing_records(decl, item[check_id], where + (check_id,))
@@ -431,8 +447,8 @@ class _Checker:
 
     def _failing_records(self, decl: Check, keys: list, where: tuple) -> frozenset:
         if decl.entity is None:
-            self.fail(BadValueError(f"'{decl.id}' is checked once, not per record",
-                                    span=self.doc.span(where), hint=f"write just {decl.id}"))
+            self.fail(BadValueError(_("'{id}' is checked once, not per record").format(id=decl.id),
+                                    span=self.doc.span(where), hint=_("write just {id}").format(id=decl.id)))
             return frozenset()
         entity = self.entities[decl.entity]
         key_type = self.decls[f"{entity.id}.{entity.key}"].type
@@ -445,18 +461,20 @@ class _Checker:
         if decl.type.kind == "money" and rounding is not None and rounding.places > 2:
             value = self._value(raw, NUMBER, where)
             if value is not None and value != round(value, rounding.places):
-                self.fail(BadValueError(f"{value} has more than the {rounding.places} decimal places "
-                                        f"'{decl.id}' is rounded to", span=self.doc.span(where),
-                                        hint=f"write the value rounded to {rounding.places} places"))
+                self.fail(BadValueError(_("{value} has more than the {places} decimal places '{id}' is "
+                                          "rounded to").format(value=value, places=rounding.places, id=decl.id),
+                                        span=self.doc.span(where),
+                                        hint=_("write the value rounded to {places} places").format(
+                                            places=rounding.places)))
             return value
         return self._value(raw, decl.type, where)
 
     def _per_record(self, decl: Declaration, raw, where: tuple) -> dict:
         """Expected per-record values: ``{record key: value}``."""
         if not isinstance(raw, dict):
-            self.fail(BadValueError(f"'{decl.id}' has one value per record; expect a mapping "
-                                    "of record keys to values", span=self.doc.span(where),
-                                    hint=f"write {decl.id}: {{KEY1: value, KEY2: value}}"))
+            self.fail(BadValueError(_("'{id}' has one value per record; expect a mapping of record keys "
+                                      "to values").format(id=decl.id), span=self.doc.span(where),
+                                    hint=_("write {id}: {{KEY1: value, KEY2: value}}").format(id=decl.id)))
             return {}
         entity = self.entities[decl.entity]
         key_type = self.decls[f"{entity.id}.{entity.key}"].type
@@ -472,11 +490,11 @@ class _Checker:
         for i, reading in enumerate(self.data.get("readings", [])):
             for j, name in enumerate(reading.get("affects", [])):
                 if name not in self.decls and name not in self.enums:
-                    self.fail(UnknownNameError(f"the reading of {reading['clause']} affects '{name}', "
-                                               "which the ruleset does not declare",
+                    self.fail(UnknownNameError(_("the reading of {clause} affects '{id}', which the ruleset "
+                                                 "does not declare").format(clause=reading["clause"], id=name),
                                                span=self.doc.span(("readings", i, "affects", j)),
-                                               hint=did_you_mean(name, known) or "name the ids the reading "
-                                               "decides, e.g. the rule that encodes the sentence"))
+                                               hint=did_you_mean(name, known) or _("name the ids the reading "
+                                               "decides, e.g. the rule that encodes the sentence")))
 
     # --- clause inventory ---------------------------------------------------------------------
     def _clauses(self) -> list[Clause]:

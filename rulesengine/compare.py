@@ -15,6 +15,7 @@ from .errors import RulesError, flatten, render
 from .evaluator import Evaluation, Program
 from .facts import bind_facts
 from .glossary import GLOSSARY
+from .i18n import _
 from .model import Declaration, FactSet, Input, Parameter
 from .source import text_width
 
@@ -119,7 +120,7 @@ def compare_json(columns: list[Column]) -> dict:
 
 
 def compare_table(columns: list[Column]) -> str:
-    header = ["concept", "中文"] + [c.id for c in columns]
+    header = [_("concept"), "中文"] + [c.id for c in columns]
     body = []
     for concept in _rows(columns):
         row = [concept, GLOSSARY.get(concept, "")]
@@ -129,7 +130,7 @@ def compare_table(columns: list[Column]) -> str:
                 row.append(display(value, column.concepts[concept].type))
             elif status == "missing":
                 lacking = column.missing.get(concept, [])
-                row.append("missing " + ",".join(lacking[:3]) + ("…" if len(lacking) > 3 else ""))
+                row.append(_("missing {facts}").format(facts=",".join(lacking[:3]) + ("…" if len(lacking) > 3 else "")))
             else:
                 row.append("—")
         body.append(row)
@@ -139,8 +140,9 @@ def compare_table(columns: list[Column]) -> str:
     lines.append("")
     for column in columns:
         shown = ", ".join(column.ignored[:5]) + (", …" if len(column.ignored) > 5 else "")
-        lines.append(f"{column.id}: {len(column.concepts)} concepts; {len(column.ignored)} facts it "
-                     f"does not declare were ignored{': ' + shown if shown else ''}")
+        ignored = _("{id}: {concepts} concepts; {count} facts it does not declare were ignored").format(
+            id=column.id, concepts=len(column.concepts), count=len(column.ignored))
+        lines.append(ignored + (_(": {facts}").format(facts=shown) if shown else ""))
         lines += ["  " + render(e).replace("\n", "\n  ") for e in column.errors]
     return "\n".join(lines) + "\n"
 

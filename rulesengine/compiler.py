@@ -18,6 +18,7 @@ from typing import Any, Callable
 from . import ast
 from .builtins import FUNCTIONS
 from .errors import DivisionByZeroError, EmptyCollectionError, InvalidDateError, TableKeyError
+from .i18n import _, context_of
 from .model import Check, Rule, Ruleset, aggregates_children
 
 Compiled = Callable[[dict, "int | None", "list | None"], Any]
@@ -32,7 +33,7 @@ def compile_formula(decl: Rule | Check, ruleset: Ruleset, tree: ast.Node | None 
 
     Names resolve in the scope of ``decl``'s entity; errors name ``decl`` and its citation.
     """
-    context = f"{decl.kind} {decl.id} ({decl.citation})"
+    context = context_of(decl)
     return _Compiler(ruleset, context, decl.entity).build(tree or decl.tree)
 
 
@@ -93,9 +94,9 @@ class _Compiler:
         def divide(values, row, record):
             numerator, divisor = left(values, row, record), right(values, row, record)
             if divisor == 0:
-                raise DivisionByZeroError("division by zero: the divisor is 0", span=divisor_node.span,
+                raise DivisionByZeroError(_("division by zero: the divisor is 0"), span=divisor_node.span,
                                           context=context,
-                                          hint="guard the division: if DIVISOR == 0 then ... else ...")
+                                          hint=_("guard the division: if DIVISOR == 0 then ... else ..."))
             return numerator / divisor
         return divide
 
@@ -134,10 +135,10 @@ class _Compiler:
                 return impl(*given)
             except (ValueError, OverflowError):
                 shown = ", ".join(str(v) for v in given)
-                raise InvalidDateError(f"{node.function}({shown}) is not a calendar date",
+                raise InvalidDateError(_("{call} is not a calendar date").format(call=f"{node.function}({shown})"),
                                        span=node.span, context=context,
-                                       hint="dates run from 0001-01-01 to 9999-12-31 and each "
-                                            "month has its own last day; end_of_month(d) gives it") from None
+                                       hint=_("dates run from 0001-01-01 to 9999-12-31 and each "
+                                              "month has its own last day; end_of_month(d) gives it")) from None
         return call_date
 
     def _lookup(self, node: ast.Lookup) -> Compiled:
@@ -150,9 +151,10 @@ class _Compiler:
             try:
                 found = rows[key]
             except (KeyError, TypeError):
-                raise TableKeyError(f"table '{table.id}' ({table.label}) has no row for {key!r}",
+                raise TableKeyError(_("table '{id}' ({label}) has no row for {key}").format(
+                                        id=table.id, label=table.label, key=repr(key)),
                                     span=node.span, context=context,
-                                    hint="add the row to the table, or check the fact") from None
+                                    hint=_("add the row to the table, or check the fact")) from None
             if record is not None:
                 record.append(("lookup", node, key, found))
             return found
@@ -175,9 +177,10 @@ class _Compiler:
                 rows = [j for j in rows if where(values, j, None)]
             items = [values[column][j] for j in rows] if column else list(rows)
             if not items and node.function in ("min", "max"):
-                raise EmptyCollectionError(f"{node.function}() over no records of {collection}",
+                raise EmptyCollectionError(_("{function}() over no records of {collection}").format(
+                                               function=node.function, collection=collection),
                                            span=node.span, context=context,
-                                           hint="guard it: if count(...) > 0 then ... else ...")
+                                           hint=_("guard it: if count(...) > 0 then ... else ..."))
             result = reduce(items)
             if record is not None:
                 record.append(("aggregate", node, result, len(items)))

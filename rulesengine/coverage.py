@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import RulesError, UnknownNameError, UntriagedClauseError, did_you_mean
+from .i18n import _
 from .model import Clause, Ruleset
 from .source import text_width
 
@@ -33,20 +34,22 @@ def coverage(ruleset: Ruleset) -> Coverage:
     decls = ruleset.declarations
     if not ruleset.clauses:
         report.problems.append(UntriagedClauseError(
-            f"ruleset '{ruleset.meta.id}' has no clause inventory",
-            hint="list every quantitative or procedural clause under 'clauses:' with its status"))
+            _("ruleset '{id}' has no clause inventory").format(id=ruleset.meta.id),
+            hint=_("list every quantitative or procedural clause under 'clauses:' with its status")))
     named: set[str] = set()
     for clause in ruleset.clauses:
         if clause.status == "todo":
             report.problems.append(UntriagedClauseError(
-                f"clause {clause.clause} is not triaged: {clause.summary}", span=clause.span,
-                hint="set status: encoded (with ids), input, or out-of-scope (with a reason)"))
+                _("clause {clause} is not triaged: {summary}").format(clause=clause.clause, summary=clause.summary),
+                span=clause.span,
+                hint=_("set status: encoded (with ids), input, or out-of-scope (with a reason)")))
         for decl_id, span in zip(clause.ids, clause.id_spans):
             named.add(decl_id)
             if decl_id not in decls:
                 report.problems.append(UnknownNameError(
-                    f"clause {clause.clause} names '{decl_id}', which the ruleset does not declare",
-                    span=span, hint=did_you_mean(decl_id, decls) or "correct the id, or encode it"))
+                    _("clause {clause} names '{id}', which the ruleset does not declare").format(
+                        clause=clause.clause, id=decl_id),
+                    span=span, hint=did_you_mean(decl_id, decls) or _("correct the id, or encode it")))
     report.unlisted = [d.id for d in decls.values()
                        if d.kind in ("rule", "check") and d.module is None and d.id not in named]
     return report
@@ -55,22 +58,23 @@ def coverage(ruleset: Ruleset) -> Coverage:
 def coverage_text(report: Coverage) -> str:
     ruleset = report.ruleset
     meta = ruleset.meta
-    lines = [f"{meta.title}（{meta.document_number}）", f"ruleset: {meta.file}", ""]
+    lines = [f"{meta.title}（{meta.document_number}）", _("ruleset: {file}").format(file=meta.file), ""]
     width = max([text_width(c.clause) for c in ruleset.clauses] + [6])
     for clause in ruleset.clauses:
         gap = " " * (width - text_width(clause.clause))
         lines.append(f"{clause.clause}{gap}  {clause.status:<12}  {clause.summary}")
         detail = " " * (width + 2)
         if clause.ids:
-            lines.append(f"{detail}ids: {', '.join(clause.ids)}")
+            lines.append(detail + _("ids: {ids}").format(ids=", ".join(clause.ids)))
         if clause.reason:
-            lines.append(f"{detail}reason: {clause.reason}")
+            lines.append(detail + _("reason: {reason}").format(reason=clause.reason))
     counts = report.counts
-    lines += ["", f"{len(ruleset.clauses)} clauses: " +
-              ", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s] or s == "todo")]
+    lines += ["", _("{count} clauses: {counts}").format(
+        count=len(ruleset.clauses),
+        counts=", ".join(f"{counts[s]} {s}" for s in STATUSES if counts[s] or s == "todo"))]
     if report.unlisted:
-        lines.append(f"rules and checks no clause names ({len(report.unlisted)}): "
-                     f"{', '.join(report.unlisted)}")
+        lines.append(_("rules and checks no clause names ({count}): {ids}").format(
+            count=len(report.unlisted), ids=", ".join(report.unlisted)))
     return "\n".join(lines) + "\n"
 
 

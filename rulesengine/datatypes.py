@@ -15,6 +15,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from .i18n import N_, _
+
 NUMERIC = ("money", "rate", "number", "integer")
 BUILTIN = NUMERIC + ("boolean", "date", "text")
 
@@ -67,10 +69,10 @@ MAX_EXPONENT = 999_999  # numbers: the evaluator's decimal range (10^999999)
 MAX_NUMBER_TEXT = 100  # characters of a number written as text
 
 _HOW = {
-    "money": "write the amount in yuan as a plain decimal, e.g. 1234.50",
-    "rate": 'write a rate as a fraction (0.05) or a percentage ("5%")',
-    "integer": "write a whole number in digits, e.g. 12",
-    "number": "write a plain decimal number, e.g. 1.5",
+    "money": N_("write the amount in yuan as a plain decimal, e.g. 1234.50"),
+    "rate": N_('write a rate as a fraction (0.05) or a percentage ("5%")'),
+    "integer": N_("write a whole number in digits, e.g. 12"),
+    "number": N_("write a plain decimal number, e.g. 1.5"),
 }
 
 
@@ -90,163 +92,183 @@ def coerce(value: Any, type_: Type) -> Any:
     if kind == "boolean":
         if isinstance(value, bool):
             return value
-        raise ValueProblem(f"expected true or false, got {_show(value)}", _boolean_hint(value))
+        raise ValueProblem(_("expected true or false, got {value}").format(value=_show(value)),
+                           _boolean_hint(value))
     if kind == "enum":
         if isinstance(value, str) and value in type_.values:
             return value
         close = difflib.get_close_matches(str(value), type_.values, n=1, cutoff=0.3)
-        hint = f"did you mean '{close[0]}'?" if close else None
-        raise ValueProblem(f"{_show(value)} is not one of {', '.join(type_.values)}",
-                           hint or f"use one of: {', '.join(type_.values)}")
+        hint = _("did you mean '{name}'?").format(name=close[0]) if close else None
+        raise ValueProblem(_("{value} is not one of {allowed}").format(
+                               value=_show(value), allowed=", ".join(type_.values)),
+                           hint or _("use one of: {values}").format(values=", ".join(type_.values)))
     if kind == "text":
         if isinstance(value, str) and value.strip():
             return value.strip()
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
-        raise ValueProblem(f"expected a code or name as text, got {_show(value)}",
-                           "write the code or name in quotes, e.g. 'H46020001'")
+        raise ValueProblem(_("expected a code or name as text, got {value}").format(value=_show(value)),
+                           _("write the code or name in quotes, e.g. 'H46020001'"))
     if kind == "date":
         if isinstance(value, date):
             return value
         if not _ISO_DATE.fullmatch(str(value)):
-            raise ValueProblem(f"expected a date like 2024-12-31, got {_show(value)}",
-                               "write the date as YYYY-MM-DD")
+            raise ValueProblem(_("expected a date like 2024-12-31, got {value}").format(value=_show(value)),
+                               _("write the date as YYYY-MM-DD"))
         try:
             return date.fromisoformat(str(value))
         except ValueError:
-            raise ValueProblem(f"{_show(value)} is not a calendar date",
-                               "write a day that exists in its month (February has 28 or 29 days)"
+            raise ValueProblem(_("{value} is not a calendar date").format(value=_show(value)),
+                               _("write a day that exists in its month (February has 28 or 29 days)")
                                ) from None
     number = _number(value, kind)
     if not number.is_finite():
-        raise ValueProblem(f"{_show(value)} is not a finite number", _HOW.get(kind))
+        raise ValueProblem(_("{value} is not a finite number").format(value=_show(value)), _how(kind))
     if kind in ("money", "integer") and number.copy_abs() >= MAX_AMOUNT:
-        what = "an amount" if kind == "money" else "a whole number"
-        raise ValueProblem(f"{_show(value)} is too large for {what} (at least 10^18)",
-                           "check the value and its unit: amounts are in yuan, below "
-                           "1,000,000,000,000,000,000 (10^18)" if kind == "money" else
-                           "check the value: counts and years are far below 10^18")
+        message = _("{value} is too large for an amount (at least 10^18)") if kind == "money" else \
+            _("{value} is too large for a whole number (at least 10^18)")
+        raise ValueProblem(message.format(value=_show(value)),
+                           _("check the value and its unit: amounts are in yuan, below "
+                             "1,000,000,000,000,000,000 (10^18)") if kind == "money" else
+                           _("check the value: counts and years are far below 10^18"))
     if abs(number.adjusted()) > MAX_EXPONENT and not number.is_zero():
-        raise ValueProblem(f"{_show(value)} is beyond 10^{MAX_EXPONENT}",
-                           "check the value's magnitude; no policy figure is that large or small")
+        raise ValueProblem(_("{value} is beyond 10^{limit}").format(value=_show(value), limit=MAX_EXPONENT),
+                           _("check the value's magnitude; no policy figure is that large or small"))
     if kind == "integer":
         if number != number.to_integral_value():
-            raise ValueProblem(f"expected a whole number, got {_show(value)}",
-                               "a count or a year has no fraction: round it, or declare the "
-                               "value as number")
+            raise ValueProblem(_("expected a whole number, got {value}").format(value=_show(value)),
+                               _("a count or a year has no fraction: round it, or declare the "
+                                 "value as number"))
         return int(number)
     if kind == "money":
         if number.as_tuple().exponent < -2 and number != number.quantize(FEN):
-            raise ValueProblem(f"{_show(value)} has more than two decimal places",
-                               "money is exact to the fen (0.01 yuan); round the amount in "
-                               "the source system")
+            raise ValueProblem(_("{value} has more than two decimal places").format(value=_show(value)),
+                               _("money is exact to the fen (0.01 yuan); round the amount in "
+                                 "the source system"))
         return number.quantize(FEN)
     return number
 
 
+def _how(kind: str) -> str | None:
+    return _(_HOW[kind]) if kind in _HOW else None
+
+
 def _boolean_hint(value: Any) -> str:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return f"write {value.strip().lower()} without quotes"
+        return _("write {value} without quotes").format(value=value.strip().lower())
     if value in ("是", "对", "有", "yes", "Y", "y", 1):
-        return "write true (for 是) or false (for 否), without quotes"
+        return _("write true (for 是) or false (for 否), without quotes")
     if value in ("否", "不", "错", "无", "no", "N", "n", 0):
-        return "write false (for 否) or true (for 是), without quotes"
-    return "write true or false, without quotes"
+        return _("write false (for 否) or true (for 是), without quotes")
+    return _("write true or false, without quotes")
 
 
 def _number(value: Any, kind: str) -> Decimal:
     if isinstance(value, bool) or value is None:
-        raise ValueProblem(f"expected a number, got {_show(value)}", _HOW.get(kind))
+        raise ValueProblem(_("expected a number, got {value}").format(value=_show(value)), _how(kind))
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, Decimal):
         return value
     if isinstance(value, float):  # only Python callers can pass one; files never produce it
-        raise ValueProblem(f"{value!r} is a binary float", "pass a Decimal or a decimal string: "
-                           "money must be exact")
+        raise ValueProblem(_("{value} is a binary float").format(value=repr(value)),
+                           _("pass a Decimal or a decimal string: money must be exact"))
     if isinstance(value, str):
         text = value.strip()
         if len(text) > MAX_NUMBER_TEXT:
-            raise ValueProblem(f"'{text[:20]}…' is {len(text):,} characters long, too long "
-                               "for a number", f"check the value; {_HOW.get(kind)}")
+            raise ValueProblem(_("'{start}…' is {length:,} characters long, too long for a number").format(
+                                   start=text[:20], length=len(text)),
+                               _("check the value; {how}").format(how=_how(kind)))
         if _DECIMAL.fullmatch(text) or (kind == "number" and _SCIENTIFIC.fullmatch(text)):
             return Decimal(text)
         match = _PERCENT.fullmatch(text)
         if match and kind == "rate":
             return Decimal(match.group(1)).scaleb(-2)
         if match:
-            raise ValueProblem(f"{_show(value)} is a percentage, but a plain number is expected",
-                               "an amount is written in yuan, e.g. 1234.50; percentages are "
-                               "rates (declare the value as rate if it is one)" if kind == "money"
-                               else f"write it as a fraction, {_plain(Decimal(match.group(1)).scaleb(-2))}, "
-                               "or declare the value as rate")
+            raise ValueProblem(_("{value} is a percentage, but a plain number is expected").format(
+                                   value=_show(value)),
+                               _("an amount is written in yuan, e.g. 1234.50; percentages are "
+                                 "rates (declare the value as rate if it is one)") if kind == "money"
+                               else _("write it as a fraction, {fraction}, or declare the value as "
+                                      "rate").format(fraction=_plain(Decimal(match.group(1)).scaleb(-2))))
         return _bad_number_text(text, kind)
-    raise ValueProblem(f"expected a number, got {_show(value)}", _HOW.get(kind))
+    raise ValueProblem(_("expected a number, got {value}").format(value=_show(value)), _how(kind))
 
 
 def _bad_number_text(text: str, kind: str = "number") -> Decimal:
     """Raise the most specific problem for a number written in a form that is refused."""
-    how = _HOW.get(kind, _HOW["number"])
+    how = _how(kind) or _how("number")
     sign = "-" if text.startswith("-") else ""
     body = text.lstrip("+-")
     if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
-        raise ValueProblem(f"'{text}' has thousands separators",
-                           f"write it without separators: {text.replace(',', '')}")
+        raise ValueProblem(_("'{text}' has thousands separators").format(text=text),
+                           _("write it without separators: {fixed}").format(fixed=text.replace(",", "")))
     if text.endswith(("万", "万元", "亿", "元")):
-        raise ValueProblem(f"'{text}' has a unit", "write the amount in yuan as a plain number,"
-                           " e.g. 125000.00 for 12.5万")
+        raise ValueProblem(_("'{text}' has a unit").format(text=text),
+                           _("write the amount in yuan as a plain number, e.g. 125000.00 for 12.5万"))
     if re.fullmatch(r"[-+]?0[xXoObB][0-9a-fA-F_]+", text):
-        base = {"x": "hexadecimal", "o": "octal", "b": "binary"}[body[1].lower()]
+        message = {"x": _("'{text}' is a hexadecimal number"), "o": _("'{text}' is an octal number"),
+                   "b": _("'{text}' is a binary number")}[body[1].lower()]
         try:
             decimal_text = f"{int(text, 0)}"
         except ValueError:
-            decimal_text = "decimal digits"
-        raise ValueProblem(f"'{text}' is a {base} number", f"write it in decimal: {decimal_text}")
+            decimal_text = _("decimal digits")
+        raise ValueProblem(message.format(text=text),
+                           _("write it in decimal: {fixed}").format(fixed=decimal_text))
     if re.fullmatch(r"[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?", text):
-        raise ValueProblem(f"'{text}' is not a number (YAML 1.1 reads it as base 60: "
-                           f"{_sexagesimal(text)})", how)
+        raise ValueProblem(_("'{text}' is not a number (YAML 1.1 reads it as base 60: {value})").format(
+                               text=text, value=_sexagesimal(text)), how)
     if re.fullmatch(r"-?0[0-9_]+(\.[0-9_]*)?", text):
         fixed = sign + (body.replace("_", "").lstrip("0") or "0")
         fixed = "0" + fixed if fixed.lstrip("-").startswith(".") else fixed
-        octal = (f" (YAML 1.1 reads an unquoted {text} as the octal number {int(text, 8)})"
-                 if re.fullmatch(r"-?0[0-7]+", text) else "")
-        raise ValueProblem(f"'{text}' has a leading zero{octal}",
-                           f"write {fixed}; a code made of digits is declared as text")
+        if re.fullmatch(r"-?0[0-7]+", text):
+            message = _("'{text}' has a leading zero (YAML 1.1 reads an unquoted {text} as the octal "
+                        "number {value})").format(text=text, value=int(text, 8))
+        else:
+            message = _("'{text}' has a leading zero").format(text=text)
+        raise ValueProblem(message,
+                           _("write {fixed}; a code made of digits is declared as text").format(fixed=fixed))
     if text.startswith("+") and _DECIMAL.fullmatch(body):
-        raise ValueProblem(f"'{text}' has a plus sign", f"write it without the '+': {body}")
+        raise ValueProblem(_("'{text}' has a plus sign").format(text=text),
+                           _("write it without the '+': {fixed}").format(fixed=body))
     if "_" in text and _DECIMAL.fullmatch(text.replace("_", "")):
-        raise ValueProblem(f"'{text}' has '_' separators",
-                           f"write it without them: {text.replace('_', '')}")
+        raise ValueProblem(_("'{text}' has '_' separators").format(text=text),
+                           _("write it without them: {fixed}").format(fixed=text.replace("_", "")))
     if re.fullmatch(r"-?\.[0-9]+", text):
-        raise ValueProblem(f"'{text}' has no digit before the point", f"write {sign}0{body}")
+        raise ValueProblem(_("'{text}' has no digit before the point").format(text=text),
+                           _("write {fixed}").format(fixed=f"{sign}0{body}"))
     if re.fullmatch(r"-?[0-9]+\.", text):
-        raise ValueProblem(f"'{text}' has no digit after the point",
-                           f"write {text[:-1]}" + (" or " + text + "00" if kind == "money" else ""))
+        raise ValueProblem(_("'{text}' has no digit after the point").format(text=text),
+                           (_("write {fixed} or {other}") if kind == "money" else _("write {fixed}"))
+                           .format(fixed=text[:-1], other=text + "00"))
     if re.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+", text):
         written = Decimal(text)  # the pattern is a valid Decimal literal
         out = _plain(written) if abs(written.adjusted()) <= 30 else None
         if kind == "number":
-            raise ValueProblem(f"'{text}' is not a number in a form accepted",
-                               "write a plain decimal (1500) or scientific notation (1.5e+3): "
-                               "a digit before the point, no '+' before the number, and an "
-                               f"exponent of at most {MAX_EXPONENT}")
+            raise ValueProblem(_("'{text}' is not a number in a form accepted").format(text=text),
+                               _("write a plain decimal (1500) or scientific notation (1.5e+3): "
+                                 "a digit before the point, no '+' before the number, and an "
+                                 "exponent of at most {limit}").format(limit=MAX_EXPONENT))
         too_large = kind in ("money", "integer") and written.copy_abs() >= MAX_AMOUNT
         if too_large:
-            hint = f"check the value: {'amounts are in yuan, ' * (kind == 'money')}below 10^18"
+            hint = _("check the value: amounts are in yuan, below 10^18") if kind == "money" else \
+                _("check the value: below 10^18")
         elif kind == "rate" and out is not None:
-            hint = f"write the fraction {out}, or a percentage: {_plain(written.scaleb(2))}%"
+            hint = _("write the fraction {fraction}, or a percentage: {percent}%").format(
+                fraction=out, percent=_plain(written.scaleb(2)))
         elif out is not None:
-            hint = f"write the digits out: {out}"
+            hint = _("write the digits out: {digits}").format(digits=out)
         else:
-            hint = "check the value's magnitude: it is beyond any amount, count or rate"
-        raise ValueProblem(f"'{text}' is in scientific notation, which {kind} values do not "
-                           "accept", hint)
+            hint = _("check the value's magnitude: it is beyond any amount, count or rate")
+        raise ValueProblem(_("'{text}' is in scientific notation, which {kind} values do not "
+                             "accept").format(text=text, kind=kind), hint)
     try:
         Decimal(text)
     except InvalidOperation:
-        raise ValueProblem(f"'{text}' is not a number", f"{how} (digits, not words)"
+        raise ValueProblem(_("'{text}' is not a number").format(text=text),
+                           _("{how} (digits, not words)").format(how=how)
                            if re.search(r"[^\x00-\x7f]", text) else how) from None
-    raise ValueProblem(f"'{text}' is not a plain decimal number", how)
+    raise ValueProblem(_("'{text}' is not a plain decimal number").format(text=text), how)
 
 
 def _sexagesimal(text: str) -> str:
@@ -262,11 +284,11 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return f"'{value}'"
     if value is None:
-        return "an empty value"
+        return _("an empty value")
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
-        return "a mapping" if isinstance(value, dict) else "a list"
+        return _("a mapping") if isinstance(value, dict) else _("a list")
     return str(value)
 
 

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import yaml
 
 from .errors import DuplicateKeyError, FileReadError, LoadError, YamlSyntaxError
+from .i18n import _
 from .source import LineIndex, Span, display_path, remember
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -108,13 +109,13 @@ class Document:
     def _build(self, node: yaml.Node, path: Path) -> Any:
         self._count += 1
         if self._count > MAX_NODES:
-            raise LoadError(f"the document expands to more than {MAX_NODES:,} values",
+            raise LoadError(_("the document expands to more than {count:,} values").format(count=MAX_NODES),
                             span=self._node_span(node),
-                            hint="YAML aliases (*name) are expanded; do not nest them")
+                            hint=_("YAML aliases (*name) are expanded; do not nest them"))
         self._nodes[path] = node
         if not isinstance(node, yaml.ScalarNode) and node.tag not in (_MAP, _SEQ):
-            raise LoadError(f"unsupported YAML tag '{node.tag}'", span=self._node_span(node),
-                            hint="only plain YAML values are allowed: no !!python or custom tags")
+            raise LoadError(_("unsupported YAML tag '{tag}'").format(tag=node.tag), span=self._node_span(node),
+                            hint=_("only plain YAML values are allowed: no !!python or custom tags"))
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -122,9 +123,9 @@ class Document:
                 if key in result:
                     first = self._keys[path + (key,)]
                     raise DuplicateKeyError(
-                        f"duplicate key '{key}'", span=self._node_span(key_node),
-                        related=[("first defined here", self._node_span(first))],
-                        hint="each key may appear once in a mapping; remove or rename one")
+                        _("duplicate key '{key}'").format(key=key), span=self._node_span(key_node),
+                        related=[(_("first defined here"), self._node_span(first))],
+                        hint=_("each key may appear once in a mapping; remove or rename one"))
                 self._keys[path + (key,)] = key_node
                 result[key] = self._build(value_node, path + (key,))
             return result
@@ -134,7 +135,7 @@ class Document:
 
     def _key(self, node: yaml.Node) -> str:
         if not isinstance(node, yaml.ScalarNode):
-            raise LoadError("a mapping key must be a plain name", span=self._node_span(node))
+            raise LoadError(_("a mapping key must be a plain name"), span=self._node_span(node))
         value = self._scalar(node)
         return "" if value is None else str(value)
 
@@ -148,21 +149,23 @@ class Document:
             return _CONSTRUCTOR.construct_object(node)
         if tag in (_INT, _FLOAT):
             return self._number(node)
-        raise LoadError(f"unsupported YAML tag '{tag}'", span=self._node_span(node),
-                        hint="only plain YAML values are allowed: no !!python or custom tags")
+        raise LoadError(_("unsupported YAML tag '{tag}'").format(tag=tag), span=self._node_span(node),
+                        hint=_("only plain YAML values are allowed: no !!python or custom tags"))
 
     def _number(self, node: yaml.ScalarNode) -> Any:
         """A YAML int or float: ``int`` or ``Decimal`` if written as a plain decimal, else text."""
         text = node.value
         if _NON_FINITE.fullmatch(text):
-            raise LoadError(f"'{text}' is not a finite decimal number", span=self._node_span(node),
-                            hint="YAML reads .inf and .nan as infinity and not-a-number; write a "
-                                 "finite value in digits, e.g. 0.05")
+            raise LoadError(_("'{text}' is not a finite decimal number").format(text=text),
+                            span=self._node_span(node),
+                            hint=_("YAML reads .inf and .nan as infinity and not-a-number; write a "
+                                   "finite value in digits, e.g. 0.05"))
         if len(text) > MAX_NUMBER_CHARS:
-            raise LoadError(f"the number is {len(text):,} characters long; at most "
-                            f"{MAX_NUMBER_CHARS} are accepted", span=self._node_span(node),
-                            hint="check the value: no amount, rate or count needs that many "
-                                 "digits; a code made of digits is written in quotes")
+            raise LoadError(_("the number is {length:,} characters long; at most {limit} are "
+                              "accepted").format(length=len(text), limit=MAX_NUMBER_CHARS),
+                            span=self._node_span(node),
+                            hint=_("check the value: no amount, rate or count needs that many "
+                                   "digits; a code made of digits is written in quotes"))
         if not _PLAIN_NUMBER.fullmatch(text):
             return text
         if "." in text or node.tag == _FLOAT:
@@ -199,20 +202,22 @@ def read_text(path: str) -> tuple[str, str]:
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise FileReadError(f"cannot read '{name}': {exc.strerror or exc}",
-                            hint="check the path and the file's permissions") from None
+        raise FileReadError(_("cannot read '{file}': {reason}").format(file=name, reason=exc.strerror or exc),
+                            hint=_("check the path and the file's permissions")) from None
     if len(data) > MAX_FILE_BYTES:
-        raise FileReadError(f"'{name}' is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB",
+        raise FileReadError(_("'{file}' is larger than {size} MiB").format(
+                                file=name, size=MAX_FILE_BYTES // (1024 * 1024)),
                             span=Span(name, 1, 1))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line, col = LineIndex(data[:exc.start].decode("utf-8", "replace")).position(
             len(data[:exc.start].decode("utf-8", "replace")))
-        raise FileReadError(f"'{name}' is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+        raise FileReadError(_("'{file}' is not UTF-8 text (byte 0x{byte:02x})").format(
+                                file=name, byte=data[exc.start]),
                             span=Span(name, line, col),
-                            hint="save the file as UTF-8 (in Excel: 'CSV UTF-8'; in editors: "
-                                 "encoding UTF-8)") from None
+                            hint=_("save the file as UTF-8 (in Excel: 'CSV UTF-8'; in editors: "
+                                   "encoding UTF-8)")) from None
     remember(name, text)
     return name, text
 
@@ -221,9 +226,9 @@ def load_document(path: str) -> Document:
     """Read and compose one YAML or JSON file. Raises :class:`LoadError`."""
     name, text = read_text(path)
     if "\x00" in text:
-        raise LoadError(f"'{name}' is a binary file, not YAML", span=Span(name, 1, 1),
-                        hint="rulesets and facts are YAML or JSON text; a spreadsheet or "
-                             "archive (.xlsx, .zip) must be exported as YAML or JSON first")
+        raise LoadError(_("'{file}' is a binary file, not YAML").format(file=name), span=Span(name, 1, 1),
+                        hint=_("rulesets and facts are YAML or JSON text; a spreadsheet or "
+                               "archive (.xlsx, .zip) must be exported as YAML or JSON first"))
     return parse_document(name, text)
 
 
@@ -232,29 +237,29 @@ def parse_document(name: str, text: str) -> Document:
         documents = list(_compose_all(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = exc.problem or exc.context or "invalid YAML"  # PyYAML's words, kept
         at_end = "end of stream" in problem or "<stream end>" in problem
         if exc.context_mark and at_end:
             mark = exc.context_mark  # an unclosed quote or bracket: point at where it opens
         span = Span(name, mark.line + 1, mark.column + 1) if mark else Span(name, 1, 1)
-        raise YamlSyntaxError(f"YAML syntax: {problem}", span=span,
+        raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=problem), span=span,
                               hint=_yaml_hint(problem, exc.context or "", at_end)) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"YAML syntax: {exc}", span=Span(name, 1, 1),
-                              hint="the file is not valid YAML or JSON") from None
+        raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=exc), span=Span(name, 1, 1),
+                              hint=_("the file is not valid YAML or JSON")) from None
     except RecursionError:
-        raise LoadError("the document is nested too deeply", span=Span(name, 1, 1),
-                        hint="nest lists and mappings a few levels at most") from None
+        raise LoadError(_("the document is nested too deeply"), span=Span(name, 1, 1),
+                        hint=_("nest lists and mappings a few levels at most")) from None
     if len(documents) > 1:
         mark = documents[1][0]  # the '---' that starts the second document
-        raise YamlSyntaxError("the file holds more than one YAML document",
+        raise YamlSyntaxError(_("the file holds more than one YAML document"),
                               span=Span(name, mark.line + 1, mark.column + 1),
-                              hint="remove the '---' line; one ruleset or fact set per file")
+                              hint=_("remove the '---' line; one ruleset or fact set per file"))
     try:
         return Document(name, text, documents[0][1] if documents else None)
     except RecursionError:
-        raise LoadError("the document is nested too deeply", span=Span(name, 1, 1),
-                        hint="nest lists and mappings a few levels at most") from None
+        raise LoadError(_("the document is nested too deeply"), span=Span(name, 1, 1),
+                        hint=_("nest lists and mappings a few levels at most")) from None
 
 
 def _compose_all(text: str) -> Iterator[tuple[yaml.Mark, yaml.Node]]:
@@ -272,21 +277,21 @@ def _compose_all(text: str) -> Iterator[tuple[yaml.Mark, yaml.Node]]:
 
 def _yaml_hint(problem: str, context: str = "", at_end: bool = False) -> str | None:
     if "\\t" in problem or "tab" in problem:
-        return "YAML indentation must use spaces, not tabs"
+        return _("YAML indentation must use spaces, not tabs")
     if at_end and "flow mapping" in context:
-        return "this '{' is never closed: end the mapping with '}'"
+        return _("this '{{' is never closed: end the mapping with '}}'").format()
     if at_end and "flow sequence" in context:
-        return "this '[' is never closed: end the list with ']'"
+        return _("this '[' is never closed: end the list with ']'")
     if at_end and "quoted scalar" in context:
-        return "this quote is never closed: end the text with the same quote"
+        return _("this quote is never closed: end the text with the same quote")
     if "found unexpected end of stream" in problem or "found unexpected end" in problem \
             or "<stream end>" in problem:
-        return "a quote or bracket is not closed"
+        return _("a quote or bracket is not closed")
     if "expected <block end>" in problem:
-        return ("this line is indented differently from the keys above it: keys of one "
-                "mapping start in the same column (indent with spaces, 2 per level)")
+        return _("this line is indented differently from the keys above it: keys of one "
+                 "mapping start in the same column (indent with spaces, 2 per level)")
     if "mapping values are not allowed" in problem:
-        return "a value containing ': ' must be quoted, or the indentation is off"
+        return _("a value containing ': ' must be quoted, or the indentation is off")
     if "could not find expected ':'" in problem:
-        return "a key is missing its ':' or a quoted string is not closed"
+        return _("a key is missing its ':' or a quoted string is not closed")
     return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from typing import ClassVar, Iterable, Sequence
 
+from .i18n import _, severity_name
 from .source import Span, excerpt
 
 
@@ -197,7 +198,7 @@ class CheckFailed(RulesError):
 
     def __init__(self, errors: Iterable[RulesError]):
         self.errors = sorted(errors, key=_order)
-        super().__init__(f"{len(self.errors)} error(s)")
+        super().__init__(_("{count} error(s)").format(count=len(self.errors)))
 
 
 def _order(err: RulesError) -> tuple:
@@ -208,7 +209,7 @@ def _order(err: RulesError) -> tuple:
 def did_you_mean(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
     """A hint naming the closest known name, if one is close enough."""
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
-    return f"did you mean '{close[0]}'?" if close else None
+    return _("did you mean '{name}'?").format(name=close[0]) if close else None
 
 
 def flatten(err: RulesError) -> list[RulesError]:
@@ -218,17 +219,17 @@ def flatten(err: RulesError) -> list[RulesError]:
 def render(err: RulesError) -> str:
     """``file:line:col: error[code]: message``, then excerpt, related spans and hint."""
     where = f"{err.span}: " if err.span else ""
-    lines = [f"{where}{err.severity}[{err.code}]: {err.message}"]
+    lines = [f"{where}{severity_name(err.severity)}[{err.code}]: {err.message}"]
     if err.span and (text := excerpt(err.span)):
         lines.append(text)
     for message, span in err.related:
-        lines.append(f"  note: {span}: {message}" if span else f"  note: {message}")
+        lines.append(_("  note: {note}").format(note=f"{span}: {message}" if span else message))
         if span and (text := excerpt(span)):
             lines.append(_indent(text))
     if err.context:
-        lines.append(f"  in: {err.context}")
+        lines.append(_("  in: {context}").format(context=err.context))
     if err.hint:
-        lines.append(f"  hint: {err.hint}")
+        lines.append(_("  hint: {hint}").format(hint=err.hint))
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ from .datatypes import Type, display
 from .errors import (ArithmeticLimitError, EvaluationError, MissingFactError, NoValueInForceError,
                      PeriodWarning, RulesError, RulesWarning, StaleParameterWarning)
 from .graph import RulesetGraph
+from .i18n import _, context_of
 from .model import CLEARING_YEAR, ROUNDING_MODES, Check, Input, Parameter, Rounding, Rule, Table
 from .trace import TraceNode
 
@@ -156,11 +157,12 @@ class Program:
                 except (decimal.InvalidOperation, decimal.Overflow, decimal.DivisionByZero) as exc:
                     failed.add(node_id)
                     result.errors.append(ArithmeticLimitError(
-                        f"arithmetic failed ({type(exc).__name__}): a value is too large or undefined",
-                        span=decl.tree.span, context=f"{decl.kind} {decl.id} ({decl.citation})",
-                        hint="a value is beyond 10^999999; check the facts' magnitude"
+                        _("arithmetic failed ({error}): a value is too large or undefined").format(
+                            error=type(exc).__name__),
+                        span=decl.tree.span, context=context_of(decl),
+                        hint=_("a value is beyond 10^999999; check the facts' magnitude")
                         if isinstance(exc, decimal.Overflow) else
-                        "a result is undefined or too long to keep exact; check the facts' magnitude"))
+                        _("a result is undefined or too long to keep exact; check the facts' magnitude")))
         return result
 
     # --- as-of date and validity ------------------------------------------------------------
@@ -172,10 +174,12 @@ class Program:
             return None  # neither a clearing year nor a period in force: no date to judge by
         day = given or meta.effective_from
         if day < meta.effective_from or (meta.effective_to is not None and day > meta.effective_to):
-            period = f"{meta.effective_from} to {meta.effective_to or 'open end'}"
+            period = _("{start} to {end}").format(start=meta.effective_from,
+                                                  end=meta.effective_to or _("open end"))
             result.warnings.append(PeriodWarning(
-                f"evaluating as of {day}, outside the period in force of {meta.id} ({period})",
-                hint="the policy may have expired or been replaced; check which document applies"))
+                _("evaluating as of {date}, outside the period in force of {id} ({period})").format(
+                    date=day, id=meta.id, period=period),
+                hint=_("the policy may have expired or been replaced; check which document applies")))
         return day
 
     def _fact(self, decl: Input | Parameter, facts: dict, values: dict, result: Evaluation,
@@ -202,20 +206,22 @@ class Program:
         day = result.as_of
         if day is None:
             raise NoValueInForceError(
-                f"parameter '{decl.id}' ({decl.label}) has dated values, but there is no as-of date",
-                span=decl.span, hint="give the fact clearing_year, or --as-of YYYY-MM-DD")
+                _("parameter '{id}' ({label}) has dated values, but there is no as-of date").format(
+                    id=decl.id, label=decl.label),
+                span=decl.span, hint=_("give the fact clearing_year, or --as-of YYYY-MM-DD"))
         chosen = decl.value_on(day)
         if chosen is None:
             raise NoValueInForceError(
-                f"parameter '{decl.id}' ({decl.label}) has no value in force on {day}: its first "
-                f"value is from {decl.dated[0].start}", span=decl.span,
-                hint="add a dated value, or evaluate as of a later date (--as-of)")
+                _("parameter '{id}' ({label}) has no value in force on {date}: its first value is "
+                  "from {first}").format(id=decl.id, label=decl.label, date=day, first=decl.dated[0].start),
+                span=decl.span, hint=_("add a dated value, or evaluate as of a later date (--as-of)"))
         latest = decl.dated[-1]
         if latest.start.year < day.year:
             result.warnings.append(StaleParameterWarning(
-                f"parameter '{decl.id}' ({decl.label}): its latest value is from {latest.start}, "
-                f"older than the as-of year {day.year}", span=decl.span,
-                hint="check whether the document or a later notice sets a value for this year"))
+                _("parameter '{id}' ({label}): its latest value is from {latest}, older than the "
+                  "as-of year {year}").format(id=decl.id, label=decl.label, latest=latest.start, year=day.year),
+                span=decl.span,
+                hint=_("check whether the document or a later notice sets a value for this year")))
         return chosen.value
 
     def _collection(self, decl) -> str:
@@ -235,9 +241,10 @@ class Program:
             elif name in facts or not (isinstance(decl, Input) or (isinstance(decl, Parameter) and decl.open)):
                 continue
             else:
-                what = "open parameter" if isinstance(decl, Parameter) else "fact"
-                message = f"missing {what} '{name}' ({decl.label})"
-                hint = f"add '{name}: ...' to the facts" + (f"; note: {decl.note}" if decl.note else "")
+                message = (_("missing open parameter '{id}' ({label})") if isinstance(decl, Parameter)
+                           else _("missing fact '{id}' ({label})")).format(id=name, label=decl.label)
+                hint = _("add '{id}: ...' to the facts").format(id=name) + \
+                    (_("; note: {note}").format(note=decl.note) if decl.note else "")
             missing.add(name)
             if message is None:
                 continue
@@ -249,7 +256,8 @@ class Program:
             if not needing:
                 continue  # nothing asked for needs it
             shown = ", ".join(needing[:5]) + (" ..." if len(needing) > 5 else "")
-            result.errors.append(MissingFactError(f"{message}, needed by {shown}", span=decl.span, hint=hint))
+            result.errors.append(MissingFactError(_("{message}, needed by {ids}").format(message=message, ids=shown),
+                                                  span=decl.span, hint=hint))
         return missing
 
     def _entity_ids(self, entity: str) -> list[str]:
@@ -265,8 +273,9 @@ class Program:
                 return None, None
             absent.add(collection)
             entity = self.ruleset.entities[decl.entity]
-            return (f"missing collection '{collection}' ({entity.label})",
-                    f"add '{collection}: [{{{entity.key}: ..., ...}}]' to the facts")
+            return (_("missing collection '{collection}' ({label})").format(collection=collection, label=entity.label),
+                    _("add '{collection}: [{{{key}: ..., ...}}]' to the facts").format(
+                        collection=collection, key=entity.key))
         if not isinstance(decl, Input):
             return None
         records = facts[collection]
@@ -274,8 +283,9 @@ class Program:
         if not lacking:
             return None
         shown = ", ".join(str(k) for k in lacking[:5]) + (" ..." if len(lacking) > 5 else "")
-        return (f"missing field '{decl.name}' ({decl.label}) in {len(lacking)} record(s) of "
-                f"'{collection}': {shown}", f"give every record its '{decl.name}'")
+        return (_("missing field '{name}' ({label}) in {count} record(s) of '{collection}': {keys}").format(
+                    name=decl.name, label=decl.label, count=len(lacking), collection=collection, keys=shown),
+                _("give every record its '{name}'").format(name=decl.name))
 
     def _evaluate_node(self, decl: Rule | Check, values: dict, result: Evaluation, trace: bool) -> None:
         if decl.entity is not None:
@@ -333,7 +343,7 @@ class Program:
             result.checks.append(check)
         if trace:
             node = self._rule_node(decl, None, values, [], None, check)
-            node.display = f"{len(keys)} records"
+            node.display = _("{count} records").format(count=len(keys))
             node.records = rows_trace
             result.trace.append(node)
 
@@ -341,10 +351,10 @@ class Program:
     def _fact_node(self, decl: Input | Parameter, value: Any, supplied: bool, source: str | None,
                    as_of: date) -> TraceNode:
         kind = "fact" if supplied or isinstance(decl, Input) else "parameter"
-        origin = (source or "facts") if supplied else None
+        origin = (source or _("facts")) if supplied else None
         if not supplied and isinstance(decl, Parameter) and decl.dated:
             chosen = decl.value_on(as_of)
-            origin = f"in force from {chosen.start} (as of {as_of})"
+            origin = _("in force from {start} (as of {date})").format(start=chosen.start, date=as_of)
         return self._node(decl, kind, value, decl.span, note=decl.note, source=origin)
 
     def _node(self, decl, kind: str, value: Any, span, **extra) -> TraceNode:
@@ -355,8 +365,8 @@ class Program:
     def _column_node(self, decl: Input, values: dict, source: str | None) -> TraceNode:
         keys = values[self._collection(decl)].keys
         column = values[decl.id]
-        node = self._node(decl, "fact", None, decl.span, note=decl.note, source=source or "facts")
-        node.display = f"{len(keys)} records"
+        node = self._node(decl, "fact", None, decl.span, note=decl.note, source=source or _("facts"))
+        node.display = _("{count} records").format(count=len(keys))
         node.records = [{"key": key, "value": value, "display": display(value, decl.type)}
                         for key, value in zip(keys, column)]
         return node

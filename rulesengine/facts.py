@@ -14,6 +14,7 @@ from typing import Any
 from .datatypes import ValueProblem, coerce, display
 from .errors import (CheckFailed, ConstraintError, FactError, FixedParameterError, RulesError,
                      UnknownFactError, UsageError, did_you_mean)
+from .i18n import _, kind_name
 from .loader import load_facts
 from .model import FactSet, Input, Parameter, Ruleset
 from .records import bind_records
@@ -28,14 +29,14 @@ def read_facts(path: str) -> FactSet:
 def example_facts(ruleset: Ruleset, name: str | None) -> FactSet:
     """The facts of the named example, or of the first (default) one."""
     if not ruleset.examples:
-        raise UsageError(f"ruleset '{ruleset.meta.id}' has no examples",
-                         hint="add an 'examples:' section, or pass --facts FILE")
+        raise UsageError(_("ruleset '{id}' has no examples").format(id=ruleset.meta.id),
+                         hint=_("add an 'examples:' section, or pass --facts FILE"))
     if name is None:
         return next(iter(ruleset.examples.values())).facts
     if name not in ruleset.examples:
-        raise UsageError(f"no example named '{name}'",
+        raise UsageError(_("no example named '{name}'").format(name=name),
                          hint=did_you_mean(name, ruleset.examples)
-                         or f"examples: {', '.join(ruleset.examples)}")
+                         or _("examples: {names}").format(names=", ".join(ruleset.examples)))
     return ruleset.examples[name].facts
 
 
@@ -68,32 +69,39 @@ def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
         decl = ruleset.declarations.get(name)
         if isinstance(decl, Parameter) and not decl.open:
             errors.append(FixedParameterError(
-                f"'{name}' is a parameter fixed by the policy ({ruleset.reference(decl)}), "
-                "not a fact", span=span,
-                hint="change it in the ruleset, with its citation, if the policy changed"))
+                _("'{name}' is a parameter fixed by the policy ({reference}), not a fact").format(
+                    name=name, reference=ruleset.reference(decl)), span=span,
+                hint=_("change it in the ruleset, with its citation, if the policy changed")))
             continue
         if not isinstance(decl, (Input, Parameter)) or decl.entity is not None:
-            what = f"'{name}' is a {decl.kind}, not a fact" if decl else f"unknown fact '{name}'"
+            what = _("'{name}' is a {kind}, not a fact").format(name=name, kind=kind_name(decl.kind)) \
+                if decl else _("unknown fact '{name}'").format(name=name)
             if decl is not None and decl.entity is not None:
-                what = f"'{name}' is a field of each {decl.entity} record, not a single fact"
+                what = _("'{name}' is a field of each {entity} record, not a single fact").format(
+                    name=name, entity=decl.entity)
             errors.append(UnknownFactError(what, span=facts.key_span_of((name,)), hint=did_you_mean(name, accepted)
-                                           or "facts are the inputs and open parameters of the ruleset"))
+                                           or _("facts are the inputs and open parameters of the ruleset")))
             continue
         if isinstance(raw, list):
-            errors.append(FactError(f"fact '{name}' ({decl.label}) is a single value, not a list",
-                                    span=span, hint=f"collections: {', '.join(ruleset.collections) or 'none'}"))
+            errors.append(FactError(_("fact '{name}' ({label}) is a single value, not a list").format(
+                                        name=name, label=decl.label),
+                                    span=span, hint=_("collections: {names}").format(
+                                        names=", ".join(ruleset.collections) or _("none"))))
             continue
         try:
             value = coerce(raw, decl.type)
         except ValueProblem as problem:
-            errors.append(FactError(f"fact '{name}' ({decl.label}): {problem.message} "
-                                    f"(expected {decl.type})", span=span, hint=problem.hint))
+            errors.append(FactError(_("fact '{name}' ({label}): {problem} (expected {type})").format(
+                                        name=name, label=decl.label, problem=problem.message, type=decl.type),
+                                    span=span, hint=problem.hint))
             continue
         problem = _outside(decl, value)
         if problem:
-            errors.append(ConstraintError(f"fact '{name}' ({decl.label}) is {display(value, decl.type)}, "
-                                          f"{problem}", span=span,
-                                          hint=f"the ruleset requires it ({ruleset.reference(decl)})"))
+            errors.append(ConstraintError(_("fact '{name}' ({label}) is {value}, {bound}").format(
+                                              name=name, label=decl.label, value=display(value, decl.type),
+                                              bound=problem), span=span,
+                                          hint=_("the ruleset requires it ({reference})").format(
+                                              reference=ruleset.reference(decl))))
             continue
         bound[name] = value
     if errors:
@@ -119,7 +127,7 @@ def _outside(decl: Input | Parameter, value: Any) -> str | None:
     if not isinstance(decl, Input):
         return None
     if decl.minimum is not None and value < decl.minimum:
-        return f"below the minimum {display(decl.minimum, decl.type)}"
+        return _("below the minimum {limit}").format(limit=display(decl.minimum, decl.type))
     if decl.maximum is not None and value > decl.maximum:
-        return f"above the maximum {display(decl.maximum, decl.type)}"
+        return _("above the maximum {limit}").format(limit=display(decl.maximum, decl.type))
     return None

@@ -13,6 +13,7 @@ import networkx as nx
 
 from . import ast
 from .errors import CheckFailed, CycleError, UnknownTargetError, UnusedWarning, did_you_mean
+from .i18n import _, kind_name
 from .model import CLEARING_YEAR, Check, Declaration, Rule, Ruleset
 
 
@@ -43,7 +44,7 @@ class RulesetGraph:
             return list(self.order), targets
         for target in targets:
             if target not in self.graph:
-                raise UnknownTargetError(f"unknown target '{target}'",
+                raise UnknownTargetError(_("unknown target '{id}'").format(id=target),
                                          hint=did_you_mean(target, self.ruleset.declarations))
         needed = self.requirements(targets)
         for node in self.order:
@@ -86,8 +87,9 @@ def build_graph(ruleset: Ruleset) -> RulesetGraph:
         if decl.kind in ("input", "parameter", "table") and graph.out_degree(decl.id) == 0 \
                 and decl.id not in structural:
             ruleset.warnings.append(UnusedWarning(
-                f"{decl.kind} '{decl.id}' ({decl.label}) is not used by any rule or check",
-                span=decl.span, hint="remove it, or use it in a formula"))
+                _("{kind} '{id}' ({label}) is not used by any rule or check").format(
+                    kind=kind_name(decl.kind), id=decl.id, label=decl.label),
+                span=decl.span, hint=_("remove it, or use it in a formula")))
     return RulesetGraph(ruleset, graph, order)
 
 
@@ -122,12 +124,14 @@ def _cycle_errors(graph: nx.DiGraph, ruleset: Ruleset) -> list[CycleError]:
         if len(members) == 1 and not graph.has_edge(members[0], members[0]):
             continue
         edges = nx.find_cycle(graph.subgraph(members), source=members[0])
-        path = " -> ".join([members[0]] + [b for _, b in edges])
-        related = [(f"'{b}' uses '{a}' here", graph.edges[a, b]["span"]) for a, b in edges]
+        path = " -> ".join([members[0]] + [b for _used, b in edges])
+        related = [(_("'{user}' uses '{used}' here").format(user=b, used=a), graph.edges[a, b]["span"])
+                   for a, b in edges]
         first = edges[-1]
         errors.append(CycleError(
-            f"dependency cycle: {path}" if len(edges) > 1 else f"'{members[0]}' uses itself",
+            _("dependency cycle: {path}").format(path=path) if len(edges) > 1
+            else _("'{id}' uses itself").format(id=members[0]),
             span=graph.edges[first]["span"], related=related,
-            hint="a rule cannot depend on its own result; break the cycle with an input or "
-                 "a separate rule"))
+            hint=_("a rule cannot depend on its own result; break the cycle with an input or "
+                   "a separate rule")))
     return errors

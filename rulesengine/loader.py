@@ -7,6 +7,7 @@ reported, located at its YAML line and column, with a did-you-mean for unknown k
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from functools import lru_cache
 from importlib.resources import files
@@ -17,6 +18,7 @@ from jsonschema.exceptions import ValidationError
 
 from .document import Document, load_document
 from .errors import CheckFailed, LoadError, RulesetSchemaError, did_you_mean
+from .i18n import N_, _
 
 _SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"  # running from a checkout
 
@@ -39,21 +41,21 @@ def _validator(name: str) -> Draft202012Validator:
 
 def load_ruleset(path: str) -> Document:
     """Read a ruleset file and validate it against ``ruleset.schema.json``."""
-    return _load(path, "ruleset", "a ruleset")
+    return _load(path, "ruleset", N_("a ruleset"))
 
 
 def load_facts(path: str) -> Document:
     """Read a facts file (YAML or JSON) and validate it against ``facts.schema.json``."""
-    return _load(path, "facts", "a facts file")
+    return _load(path, "facts", N_("a facts file"))
 
 
 def _load(path: str, schema_name: str, what: str) -> Document:
     doc = load_document(path)
     if not isinstance(doc.value, dict):
-        raise LoadError(f"{what} must be a YAML mapping (key: value lines)",
-                        span=doc.span(()), hint="the file is empty or holds a single value"
+        raise LoadError(_("{what} must be a YAML mapping (key: value lines)").format(what=_(what)),
+                        span=doc.span(()), hint=_("the file is empty or holds a single value")
                         if doc.value is None or not isinstance(doc.value, list)
-                        else "the file holds a list; a mapping of ids is expected")
+                        else _("the file holds a list; a mapping of ids is expected"))
     errors = [_schema_error(doc, err) for err in _validator(schema_name).iter_errors(doc.value)]
     if errors:
         raise CheckFailed(errors)
@@ -76,11 +78,12 @@ def _schema_error(doc: Document, err: ValidationError) -> RulesetSchemaError:
         allowed = list(err.schema.get("properties", {}))
         extra = [k for k in err.instance if k not in allowed]
         key = extra[0] if extra else ""
-        hint = did_you_mean(key, allowed) or (f"allowed keys: {', '.join(allowed)}" if allowed else None)
-        return RulesetSchemaError(f"unknown key '{key}'", json_path=f"{json_path}.{key}",
+        hint = did_you_mean(key, allowed) or (_("allowed keys: {keys}").format(keys=", ".join(allowed))
+                                              if allowed else None)
+        return RulesetSchemaError(_("unknown key '{key}'").format(key=key), json_path=f"{json_path}.{key}",
                                   span=doc.key_span(path + (key,)), hint=hint)
     if err.validator == "required":
-        return RulesetSchemaError(err.message, json_path=json_path, span=doc.key_span(path)
+        return RulesetSchemaError(_message(err), json_path=json_path, span=doc.key_span(path)
                                   if path else doc.span(path), hint=_required_hint(err, path))
     if _is_key_error(err):
         # jsonschema validates the name itself: the error's path is the enclosing mapping.
@@ -96,9 +99,9 @@ def _schema_error(doc: Document, err: ValidationError) -> RulesetSchemaError:
         given = next((k for k in ("value", "values") if k in err.instance), None)
         span = doc.key_span(path + (given,)) if given else doc.key_span(path)
         return RulesetSchemaError(_message(err), json_path=json_path, span=span,
-                                  hint=f"remove '{given or 'value'}': an open parameter's value comes "
-                                       "with the facts; or remove 'open: true' if the document fixes "
-                                       "the value")
+                                  hint=_("remove '{key}': an open parameter's value comes with the "
+                                         "facts; or remove 'open: true' if the document fixes the "
+                                         "value").format(key=given or "value"))
     return RulesetSchemaError(_message(err), json_path=json_path, span=doc.span(path),
                               hint=_hint(err, path))
 
@@ -106,46 +109,51 @@ def _schema_error(doc: Document, err: ValidationError) -> RulesetSchemaError:
 def _alternatives_error(doc: Document, err: ValidationError) -> RulesetSchemaError | None:
     """A specific error for the oneOf/anyOf alternatives of the schemas, or None."""
     path = tuple(err.absolute_path)
-    name = str(path[-1]) if path else "the document"
+    name = str(path[-1]) if path else _("the document")
     instance, branches = err.instance, err.validator_value
     if instance is None:
-        return RulesetSchemaError(f"'{name}' has no value", json_path=err.json_path,
+        return RulesetSchemaError(_("'{name}' has no value").format(name=name), json_path=err.json_path,
                                   span=doc.span(path),
-                                  hint=f"write the value after '{name}:', or remove the line")
+                                  hint=_("write the value after '{name}:', or remove the line").format(name=name))
     if isinstance(instance, list) and _has_record_branch(branches) and \
             not all(isinstance(item, dict) for item in instance):
         node = doc.node(path + (0,))
         first = node.value if node is not None and isinstance(getattr(node, "value", None), str) \
             else "VALUE"
         return RulesetSchemaError(
-            f"'{name}' is a list of single values: a fact is a single value, not a list (a "
-            "collection is a list of records)", json_path=err.json_path, span=doc.span(path),
-            hint=f"write one value, e.g. {name}: {first}; a collection lists one mapping per "
-                 f"record: {name}: [{{field: value, ...}}, ...]")
+            _("'{name}' is a list of single values: a fact is a single value, not a list (a "
+              "collection is a list of records)").format(name=name), json_path=err.json_path,
+            span=doc.span(path),
+            hint=_("write one value, e.g. {name}: {first}; a collection lists one mapping per "
+                   "record: {name}: [{{field: value, ...}}, ...]").format(name=name, first=first))
     required = _required_branches(branches)
     if required and isinstance(instance, dict):
         present = [k for k in required if k in instance]
         if present and err.validator == "oneOf" and len(present) > 1:
-            message = f"'{name}' has both {_either(present, 'and')}; give one of them"
+            message = _("'{name}' has both {keys}; give one of them").format(
+                name=name, keys=_either(present, "and"))
         elif not present:
-            message = f"'{name}' needs {_either(required, 'or')}"
+            message = _("'{name}' needs {keys}").format(name=name, keys=_either(required, "or"))
         else:
             return None
         if name and len(path) >= 2 and path[-2] == "parameters" and "value" in required:
-            message = (f"parameter '{name}' has no value" if not present else
-                       f"parameter '{name}' has both a value and dated values")
-        hint = _ALTERNATIVES_HINTS.get(tuple(required)) if not present else \
-            f"keep one of {_either(present, 'or')}, and remove the other"
+            message = (_("parameter '{name}' has no value") if not present else
+                       _("parameter '{name}' has both a value and dated values")).format(name=name)
+        if present:
+            hint = _("keep one of {keys}, and remove the other").format(keys=_either(present, "or"))
+        else:
+            hint = _ALTERNATIVES_HINTS.get(tuple(required))
+            hint = _(hint).format() if hint else None
         return RulesetSchemaError(message, json_path=err.json_path, span=doc.key_span(path),
                                   hint=hint)
     return None
 
 
 _ALTERNATIVES_HINTS = {
-    ("value", "values"): "give the value (or dated values), or mark it open with a note: "
-                         "open: true, note: 由…制定 (the document leaves it to local choice)",
-    ("expect", "expect_failed_checks"): "a test expects values (expect: {rule_id: value}) or "
-                                        "failed checks (expect_failed_checks: [...]), or both",
+    ("value", "values"): N_("give the value (or dated values), or mark it open with a note: "
+                            "open: true, note: 由…制定 (the document leaves it to local choice)"),
+    ("expect", "expect_failed_checks"): N_("a test expects values (expect: {{rule_id: value}}) or "
+                                           "failed checks (expect_failed_checks: [...]), or both"),
 }
 
 
@@ -165,7 +173,10 @@ def _required_branches(branches) -> list[str]:
 
 def _either(keys: list[str], word: str) -> str:
     quoted = [f"'{k}'" for k in keys]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" {word} " + quoted[-1]
+    if len(quoted) == 1:
+        return quoted[0]
+    template = _("{first} and {last}") if word == "and" else _("{first} or {last}")
+    return template.format(first=", ".join(quoted[:-1]), last=quoted[-1])
 
 
 def _is_key_error(err: ValidationError) -> bool:
@@ -174,11 +185,41 @@ def _is_key_error(err: ValidationError) -> bool:
 
 def _message(err: ValidationError) -> str:
     if _is_key_error(err):
-        return f"'{err.instance}' is not a valid id"
+        return _("'{name}' is not a valid id").format(name=err.instance)
     if err.validator == "not" and isinstance(err.instance, dict) and "open" in err.instance:
-        return "an open parameter has no value (it is supplied with the facts)"
+        return _("an open parameter has no value (it is supplied with the facts)")
     if err.validator == "type":
-        return f"{_show(err.instance)} is not of type {err.validator_value}"
+        return _("{value} is not of type {type}").format(value=_show(err.instance),
+                                                         type=err.validator_value)
+    value, limit = _show(err.instance), err.validator_value
+    if err.validator == "required":
+        # jsonschema reports each missing key in an error of its own, named only in its message
+        missing = re.fullmatch(r"""(['"])(.*)\1 is a required property""", err.message)
+        if missing:
+            return _("'{name}' is a required property").format(name=missing.group(2))
+    if err.validator in ("minLength", "minItems", "minProperties") and limit == 1:
+        return _("{value} should be non-empty").format(value=value)
+    if err.validator in ("minLength", "minItems", "minProperties"):
+        return _("{value} is too short").format(value=value)
+    if err.validator in ("maxLength", "maxItems", "maxProperties"):
+        return _("{value} is too long").format(value=value)
+    if err.validator == "enum":
+        return _("{value} is not one of {allowed}").format(
+            value=value, allowed="[" + ", ".join(_show(v) for v in limit) + "]")
+    if err.validator == "const":
+        return _("{expected} was expected").format(expected=_show(limit))
+    if err.validator == "pattern":
+        return _("{value} does not match {pattern}").format(value=value, pattern=_show(limit))
+    if err.validator == "minimum":
+        return _("{value} is less than the minimum of {limit}").format(value=value, limit=limit)
+    if err.validator == "maximum":
+        return _("{value} is greater than the maximum of {limit}").format(value=value, limit=limit)
+    if err.validator == "uniqueItems":
+        return _("{value} has non-unique elements").format(value=value)
+    if err.validator in ("oneOf", "anyOf"):
+        return _("{value} is not valid under any of the given schemas").format(value=value)
+    if err.validator == "not":
+        return _("{value} is not allowed here").format(value=value)
     return err.message
 
 
@@ -195,19 +236,19 @@ def _show(value) -> str:
 
 
 _TYPE_HINTS = {
-    "string": "write text here; quote it if it looks like a number or a date, e.g. '123'",
-    "integer": "write a whole number here, e.g. 2",
-    "number": "write a number here, e.g. 1.5",
-    "boolean": "write true or false here",
-    "object": "write a mapping here: key: value lines, or {key: value, ...}",
-    "array": "write a list here: [a, b], or one '- item' per line",
+    "string": N_("write text here; quote it if it looks like a number or a date, e.g. '123'"),
+    "integer": N_("write a whole number here, e.g. 2"),
+    "number": N_("write a number here, e.g. 1.5"),
+    "boolean": N_("write true or false here"),
+    "object": N_("write a mapping here: key: value lines, or {{key: value, ...}}"),
+    "array": N_("write a list here: [a, b], or one '- item' per line"),
 }
 _KEY_TYPE_HINTS = {
-    "label": "a label is the Chinese name shown to people, as text, e.g. label: 结算金额",
-    "citation": "a citation is the clause of the document, as text, e.g. citation: 三(三)2",
-    "formula": "a formula is text, e.g. formula: amount * rate",
-    "condition": "a condition is a comparison written as text, e.g. condition: total <= cap",
-    "message": "the message is the sentence of the document the check enforces, as text",
+    "label": N_("a label is the Chinese name shown to people, as text, e.g. label: 结算金额"),
+    "citation": N_("a citation is the clause of the document, as text, e.g. citation: 三(三)2"),
+    "formula": N_("a formula is text, e.g. formula: amount * rate"),
+    "condition": N_("a condition is a comparison written as text, e.g. condition: total <= cap"),
+    "message": N_("the message is the sentence of the document the check enforces, as text"),
 }
 
 
@@ -216,63 +257,65 @@ def _hint(err: ValidationError, path: tuple = ()) -> str | None:
     if _is_key_error(err) or (err.validator == "pattern" and "[a-z]" in str(err.validator_value)):
         name = str(err.instance)
         if any(ord(ch) > 127 for ch in name):
-            return ("ids are ASCII snake_case: lower-case letters, digits and '_' (e.g. "
-                    "settlement_amount); the Chinese name belongs in 'label'")
-        return ("ids are ASCII snake_case, starting with a lower-case letter: letters, digits "
-                "and '_' (e.g. settlement_amount)")
+            return _("ids are ASCII snake_case: lower-case letters, digits and '_' (e.g. "
+                     "settlement_amount); the Chinese name belongs in 'label'")
+        return _("ids are ASCII snake_case, starting with a lower-case letter: letters, digits "
+                 "and '_' (e.g. settlement_amount)")
     if err.validator == "pattern" and "\\d{4}" in str(err.validator_value):
-        return "write the date as YYYY-MM-DD, e.g. 2024-01-01"
+        return _("write the date as YYYY-MM-DD, e.g. 2024-01-01")
     if err.validator == "const" and err.validator_value == 1:
-        return "write 'format: 1' at the top of the ruleset"
+        return _("write 'format: 1' at the top of the ruleset")
     if err.validator == "const":
-        return f"write {err.validator_value}"
+        return _("write {value}").format(value=err.validator_value)
     if err.validator == "enum":
         allowed = [str(v) for v in err.validator_value]
         close = did_you_mean(str(err.instance), allowed, cutoff=0.4)
-        return " ".join(filter(None, [close, f"allowed: {', '.join(allowed)}"]))
+        return " ".join(filter(None, [close, _("allowed: {values}").format(values=", ".join(allowed))]))
     if err.validator == "type" and err.validator_value == ["string", "number", "boolean"]:
-        return "a single value is expected here, not a list or mapping"
+        return _("a single value is expected here, not a list or mapping")
     if err.validator == "type":
         if key in _KEY_TYPE_HINTS and err.validator_value == "string":
-            return _KEY_TYPE_HINTS[key]
+            return _(_KEY_TYPE_HINTS[key]).format()
         expected = err.validator_value
-        return _TYPE_HINTS.get(expected if isinstance(expected, str) else "", None)
+        hint = _TYPE_HINTS.get(expected if isinstance(expected, str) else "", None)
+        return _(hint).format() if hint else None
     if err.validator == "minLength":
-        return f"'{key}' must not be empty" if key else "the value must not be empty"
+        return _("'{key}' must not be empty").format(key=key) if key else _("the value must not be empty")
     if err.validator in ("minItems", "minProperties"):
-        return "give at least one item, or remove the key"
+        return _("give at least one item, or remove the key")
     if err.validator == "uniqueItems":
-        return "each item may appear once; remove the repeated one"
-    if err.validator in ("minimum", "maximum"):
-        return f"the value must be {'at least' if err.validator == 'minimum' else 'at most'} " \
-               f"{err.validator_value}"
+        return _("each item may appear once; remove the repeated one")
+    if err.validator == "minimum":
+        return _("the value must be at least {limit}").format(limit=err.validator_value)
+    if err.validator == "maximum":
+        return _("the value must be at most {limit}").format(limit=err.validator_value)
     return None
 
 
 _REQUIRED_HINTS = {
-    "value": "give the value, or mark the parameter 'open: true' with a note if the document "
-             "leaves it to local choice",
-    "note": "an open parameter needs a note saying who decides the value and how",
-    "citation": "every number cites the clause of the document, e.g. citation: 三(三)2",
-    "label": "a label is the Chinese name shown to people, e.g. label: 结算金额",
-    "type": "the value type: money, rate, number, integer, boolean, date, text, or an enum id",
-    "formula": "a rule computes its value with a formula, e.g. formula: amount * rate",
-    "condition": "a check's condition is a comparison, e.g. condition: total <= cap",
-    "message": "the message quotes the requirement of the document the check enforces",
-    "rules": "a ruleset encodes the document's calculations under 'rules:' (a shared part "
-             "without rules is a module: kind: module)",
-    "issuer": "the issuing authority, e.g. issuer: 三亚市医疗保障局",
-    "effective": "the period in force, e.g. effective: {from: 2024-01-01, to: 2024-12-31}",
-    "seed": "the file name of the policy text this ruleset encodes, e.g. seed: 000_x.txt",
-    "format": "write 'format: 1' at the top of the ruleset",
-    "id": "the ruleset's ASCII snake_case id, e.g. id: sanya_medical_group_2024",
-    "title": "the title of the policy document",
-    "document_number": "the 文号, e.g. 三医保〔2024〕6号; write 无文号 when there is none",
-    "rows": "a table lists its rows: rows: [{key: ..., value: ...}, ...]",
-    "key": "each row has a key and a value: {key: 优秀, value: 0%}",
-    "from": "the first day in force, e.g. from: 2024-01-01",
-    "facts": "an example gives facts: {input_id: value, ...}",
-    "fields": "an entity lists its per-record fields: fields: {code: {label: …, type: text, …}}",
+    "value": N_("give the value, or mark the parameter 'open: true' with a note if the document "
+                "leaves it to local choice"),
+    "note": N_("an open parameter needs a note saying who decides the value and how"),
+    "citation": N_("every number cites the clause of the document, e.g. citation: 三(三)2"),
+    "label": N_("a label is the Chinese name shown to people, e.g. label: 结算金额"),
+    "type": N_("the value type: money, rate, number, integer, boolean, date, text, or an enum id"),
+    "formula": N_("a rule computes its value with a formula, e.g. formula: amount * rate"),
+    "condition": N_("a check's condition is a comparison, e.g. condition: total <= cap"),
+    "message": N_("the message quotes the requirement of the document the check enforces"),
+    "rules": N_("a ruleset encodes the document's calculations under 'rules:' (a shared part "
+                "without rules is a module: kind: module)"),
+    "issuer": N_("the issuing authority, e.g. issuer: 三亚市医疗保障局"),
+    "effective": N_("the period in force, e.g. effective: {{from: 2024-01-01, to: 2024-12-31}}"),
+    "seed": N_("the file name of the policy text this ruleset encodes, e.g. seed: 000_x.txt"),
+    "format": N_("write 'format: 1' at the top of the ruleset"),
+    "id": N_("the ruleset's ASCII snake_case id, e.g. id: sanya_medical_group_2024"),
+    "title": N_("the title of the policy document"),
+    "document_number": N_("the 文号, e.g. 三医保〔2024〕6号; write 无文号 when there is none"),
+    "rows": N_("a table lists its rows: rows: [{{key: ..., value: ...}}, ...]"),
+    "key": N_("each row has a key and a value: {{key: 优秀, value: 0%}}"),
+    "from": N_("the first day in force, e.g. from: 2024-01-01"),
+    "facts": N_("an example gives facts: {{input_id: value, ...}}"),
+    "fields": N_("an entity lists its per-record fields: fields: {{code: {{label: …, type: text, …}}}}"),
 }
 
 
@@ -281,5 +324,5 @@ def _required_hint(err: ValidationError, path: tuple = ()) -> str | None:
                and k not in err.instance] if isinstance(err.validator_value, list) else []
     for key in missing:
         if key in _REQUIRED_HINTS:
-            return _REQUIRED_HINTS[key]
-    return f"add '{missing[0]}: …' here" if missing else None
+            return _(_REQUIRED_HINTS[key]).format()
+    return _("add '{key}: …' here").format(key=missing[0]) if missing else None

@@ -21,6 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from . import ast
 from .builtins import AGGREGATE_ONLY, AGGREGATES
 from .errors import FormulaSyntaxError, RulesError
+from .i18n import N_, _
 from .source import Span
 
 Origin = Callable[[int, int], Span]
@@ -32,11 +33,11 @@ MAX_NUMBER_DIGITS = 30
 
 _TOKEN_NAMES = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','",
-    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "COMPARE": "a comparison",
-    "NUMBER": "a number", "PERCENT": "a percentage", "STRING": "a quoted value",
-    "NAME": "a name", "IF": "'if'", "THEN": "'then'", "ELSE": "'else'", "AND": "'and'",
-    "OR": "'or'", "NOT": "'not'", "TRUE": "'true'", "FALSE": "'false'", "$END": "the end",
-    "WHERE": "'where'", "DATE": "a date",
+    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "COMPARE": N_("a comparison"),
+    "NUMBER": N_("a number"), "PERCENT": N_("a percentage"), "STRING": N_("a quoted value"),
+    "NAME": N_("a name"), "IF": "'if'", "THEN": "'then'", "ELSE": "'else'", "AND": "'and'",
+    "OR": "'or'", "NOT": "'not'", "TRUE": "'true'", "FALSE": "'false'", "$END": N_("the end"),
+    "WHERE": "'where'", "DATE": N_("a date"),
 }
 
 # Characters people type by habit, and what the language wants instead.
@@ -46,12 +47,12 @@ _LOOKALIKES = {
     "＞": ">", "≤": "<=", "≥": ">=", "≠": "!=",
 }
 _HINTS = {
-    "=": "compare with '==' (a formula computes a value; it does not assign one)",
-    "^": "there is no power operator; write the product out",
-    "&": "write 'and'", "|": "write 'or'", "!": "write 'not', or '!=' for 'not equal'",
-    "'": 'quote enum values with double quotes: "优秀"',
-    "%": "a percentage is written right after its number: 5%",
-    ".": "a number needs digits before the point: 0.5",
+    "=": N_("compare with '==' (a formula computes a value; it does not assign one)"),
+    "^": N_("there is no power operator; write the product out"),
+    "&": N_("write 'and'"), "|": N_("write 'or'"), "!": N_("write 'not', or '!=' for 'not equal'"),
+    "'": N_('quote enum values with double quotes: "优秀"'),
+    "%": N_("a percentage is written right after its number: 5%"),
+    ".": N_("a number needs digits before the point: 0.5"),
 }
 
 
@@ -67,8 +68,9 @@ def _parser() -> Lark:
 def parse_formula(text: str, origin: Origin) -> ast.Node:
     """Parse one formula. Raises :class:`FormulaSyntaxError` located through ``origin``."""
     if len(text) > MAX_FORMULA_CHARS:
-        raise FormulaSyntaxError(f"the formula is longer than {MAX_FORMULA_CHARS:,} characters",
-                                 span=origin(0, 1), hint="split it into several named rules")
+        raise FormulaSyntaxError(_("the formula is longer than {limit:,} characters").format(
+                                     limit=MAX_FORMULA_CHARS),
+                                 span=origin(0, 1), hint=_("split it into several named rules"))
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
@@ -88,9 +90,10 @@ def _check_depth(tree: Tree, origin: Origin) -> None:
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
-            raise FormulaSyntaxError(f"the formula nests more than {MAX_DEPTH} operations deep",
+            raise FormulaSyntaxError(_("the formula nests more than {limit} operations deep").format(
+                                         limit=MAX_DEPTH),
                                      span=origin(node.meta.start_pos, node.meta.end_pos),
-                                     hint="split it into several named rules")
+                                     hint=_("split it into several named rules"))
         stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
 
 
@@ -103,41 +106,43 @@ def _syntax_error(exc: UnexpectedInput, text: str, origin: Origin) -> FormulaSyn
     at_end = pos >= len(text)
     start = min(pos, max(len(text) - 1, 0))
     span = origin(start, start + 1)
-    expected = sorted({_TOKEN_NAMES.get(t, t.lower()) for t in _expected(exc)})
-    wanted = f"; expected {_join(expected)}" if expected else ""
+    expected = sorted({_(_TOKEN_NAMES[t]) if t in _TOKEN_NAMES else t.lower() for t in _expected(exc)})
+    wanted = _("; expected {tokens}").format(tokens=_join(expected)) if expected else ""
     if at_end:
-        return FormulaSyntaxError(f"the formula ends too early{wanted}", span=span,
-                                  hint="a bracket, an operand or 'else' is missing")
+        return FormulaSyntaxError(_("the formula ends too early{expected}").format(expected=wanted),
+                                  span=span, hint=_("a bracket, an operand or 'else' is missing"))
     if isinstance(exc, UnexpectedCharacters):
         char = text[pos]
         hint = _char_hint(char, text, pos)
-        return FormulaSyntaxError(f"unexpected character '{char}'", span=span, hint=hint)
+        return FormulaSyntaxError(_("unexpected character '{char}'").format(char=char), span=span, hint=hint)
     token = exc.token if isinstance(exc, UnexpectedToken) else None
     shown = token.value if token is not None else text[pos]
     hint = None
     kind = token.type if token is not None else None
     words = set(re.findall(r"[a-z]+", text))
     if kind == "IF":
-        hint = "an if-expression inside a larger formula needs brackets: a + (if c then x else y)"
+        hint = _("an if-expression inside a larger formula needs brackets: a + (if c then x else y)")
     elif kind in ("THEN", "ELSE", "AND", "OR", "NOT", "TRUE", "FALSE", "WHERE"):
-        hint = f"'{shown}' is a keyword and cannot be used as a name"
+        hint = _("'{word}' is a keyword and cannot be used as a name").format(word=shown)
     elif "if" in words and not {"then", "else"} <= words:
-        hint = "write if CONDITION then A else B"
+        hint = _("write if CONDITION then A else B")
     elif "**" in text[max(pos - 1, 0):pos + 2]:
-        hint = "there is no power operator; write the product out"
+        hint = _("there is no power operator; write the product out")
     elif kind in ("NAME", "NUMBER", "PERCENT", "STRING", "LPAR"):
-        hint = "an operator (+ - * /, a comparison, 'and', 'or') is missing between two values"
+        hint = _("an operator (+ - * /, a comparison, 'and', 'or') is missing between two values")
     elif kind == "COMMA":
-        hint = ("a ',' separates the arguments of a function, e.g. max(a, b); a value is "
-                "missing here, or the ',' is stray")
+        hint = _("a ',' separates the arguments of a function, e.g. max(a, b); a value is "
+                 "missing here, or the ',' is stray")
     elif kind in ("RPAR", "RSQB"):
         opener = "(" if kind == "RPAR" else "["
-        hint = (f"this '{shown}' closes no '{opener}': remove it, or add the missing '{opener}'"
+        hint = (_("this '{closer}' closes no '{opener}': remove it, or add the missing '{opener}'").format(
+                    closer=shown, opener=opener)
                 if text[:pos].count(opener) <= text[:pos].count(shown) else
-                "a value is missing before it")
+                _("a value is missing before it"))
     elif kind in ("PLUS", "MINUS", "STAR", "SLASH", "COMPARE"):
-        hint = "a value is missing before this operator"
-    return FormulaSyntaxError(f"unexpected '{shown}'{wanted}", span=span, hint=hint)
+        hint = _("a value is missing before this operator")
+    return FormulaSyntaxError(_("unexpected '{token}'{expected}").format(token=shown, expected=wanted),
+                              span=span, hint=hint)
 
 
 def _expected(exc: UnexpectedInput) -> set[str]:
@@ -146,25 +151,27 @@ def _expected(exc: UnexpectedInput) -> set[str]:
 
 def _char_hint(char: str, text: str, pos: int) -> str | None:
     if char in _LOOKALIKES:
-        return f"'{char}' is a full-width or typographic character; write '{_LOOKALIKES[char]}'"
+        return _("'{char}' is a full-width or typographic character; write '{ascii}'").format(
+            char=char, ascii=_LOOKALIKES[char])
     if char == "=" and text[pos:pos + 2] != "==":
-        return _HINTS["="]
+        return _(_HINTS["="])
     if char == '"':
-        return 'this quote is never closed: write enum values as "优秀", on one line'
+        return _('this quote is never closed: write enum values as "优秀", on one line')
     if char in _HINTS:
-        return _HINTS[char]
+        return _(_HINTS[char])
     if unicodedata.decimal(char, None) is not None:
-        return f"'{char}' is a full-width digit; write {unicodedata.decimal(char)}"
+        return _("'{char}' is a full-width digit; write {digit}").format(
+            char=char, digit=unicodedata.decimal(char))
     if ord(char) > 127:
-        return ("names in formulas are the ASCII ids of inputs, parameters and rules, "
-                "not their Chinese labels; quote enum values: \"优秀\"")
+        return _("names in formulas are the ASCII ids of inputs, parameters and rules, "
+                 "not their Chinese labels; quote enum values: \"优秀\"")
     return None
 
 
 def _join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + " or " + items[-1]
+    return _("{first} or {last}").format(first=", ".join(items[:-1]), last=items[-1])
 
 
 @v_args(meta=True)
@@ -196,10 +203,11 @@ class ToAst(Transformer):
 
     def _check_size(self, digits: str, token: Token) -> None:
         if len(digits.replace(".", "")) > MAX_NUMBER_DIGITS:
-            raise FormulaSyntaxError(f"the number has more than {MAX_NUMBER_DIGITS} digits",
+            raise FormulaSyntaxError(_("the number has more than {limit} digits").format(
+                                         limit=MAX_NUMBER_DIGITS),
                                      span=self._token_span(token),
-                                     hint="an amount belongs in a parameter with its citation; "
-                                          "no policy figure needs more than 30 digits")
+                                     hint=_("an amount belongs in a parameter with its citation; "
+                                            "no policy figure needs more than 30 digits"))
 
     def string(self, meta, children):
         (token,) = children
@@ -247,9 +255,9 @@ class ToAst(Transformer):
         try:
             value = date.fromisoformat(token.value)
         except ValueError:
-            raise FormulaSyntaxError(f"'{token.value}' is not a calendar date",
+            raise FormulaSyntaxError(_("'{text}' is not a calendar date").format(text=token.value),
                                      span=self._token_span(token),
-                                     hint="write a date as YYYY-MM-DD, e.g. 2025-01-15") from None
+                                     hint=_("write a date as YYYY-MM-DD, e.g. 2025-01-15")) from None
         return ast.DateLiteral(**self._at(meta), value=value)
 
     def call(self, meta, children):
@@ -263,20 +271,22 @@ class ToAst(Transformer):
     def filtered_call(self, meta, children):
         token, operand, where = children
         if token.value not in AGGREGATES:
-            raise FormulaSyntaxError(f"'where' filters an aggregation; '{token.value}' is not one",
+            raise FormulaSyntaxError(_("'where' filters an aggregation; '{name}' is not one").format(
+                                         name=token.value),
                                      span=self._token_span(token),
-                                     hint=f"aggregations: {', '.join(AGGREGATES)}")
+                                     hint=_("aggregations: {names}").format(names=", ".join(AGGREGATES)))
         return self._aggregate(meta, token, [operand], where)
 
     def _aggregate(self, meta, token: Token, args: list, where):
         usage = AGGREGATES[token.value].usage
         if len(args) != 1 or not isinstance(args[0], ast.Name):
             span = args[0].span if args else self._token_span(token)
-            raise FormulaSyntaxError(f"{token.value}() aggregates over a collection",
-                                     span=span, hint=f"write {usage}; for a per-record "
-                                     "expression, declare it as a rule of the entity")
+            raise FormulaSyntaxError(_("{function}() aggregates over a collection").format(
+                                         function=token.value),
+                                     span=span, hint=_("write {usage}; for a per-record expression, "
+                                                       "declare it as a rule of the entity").format(usage=usage))
         operand = args[0]
-        collection, _, field = operand.id.partition(".")
+        collection, _dot, field = operand.id.partition(".")
         return ast.Aggregate(**self._at(meta), function=token.value,
                              function_span=self._token_span(token), collection=collection,
                              field=field or None, operand_span=operand.span, where=where)

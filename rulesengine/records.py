@@ -14,6 +14,7 @@ from typing import Any
 
 from .datatypes import ValueProblem, coerce, display
 from .errors import ConstraintError, DuplicateIdError, FactError, RulesError, UnknownFactError, did_you_mean
+from .i18n import _
 from .model import Entity, FactSet, Input, Ruleset
 
 
@@ -52,16 +53,19 @@ def bind_records(ruleset: Ruleset, facts: FactSet, errors: list[RulesError]) -> 
 def _collect(ruleset: Ruleset, facts: FactSet, entity: Entity, items: Any, path: tuple,
              parent_key: Any, raw: dict, errors: list[RulesError]) -> None:
     if not isinstance(items, list):
-        errors.append(FactError(f"'{entity.collection}' is a collection: a list of {entity.label} "
-                                "records", span=facts.span_of(path),
-                                hint=f"write {entity.collection}: [{{{entity.key}: ..., ...}}, ...]"))
+        errors.append(FactError(_("'{collection}' is a collection: a list of {entity} records").format(
+                                    collection=entity.collection, entity=entity.label), span=facts.span_of(path),
+                                hint=_("write {collection}: [{{{key}: ..., ...}}, ...]").format(
+                                    collection=entity.collection, key=entity.key)))
         return
     bucket = raw.setdefault(entity.id, [])
     for i, item in enumerate(items):
         where = path + (i,)
         if not isinstance(item, dict):
-            errors.append(FactError(f"a record of '{entity.collection}' must be a mapping of fields",
-                                    span=facts.span_of(where), hint=f"write {{{entity.key}: ..., ...}}"))
+            errors.append(FactError(_("a record of '{collection}' must be a mapping of fields").format(
+                                        collection=entity.collection),
+                                    span=facts.span_of(where),
+                                    hint=_("write {{{key}: ..., ...}}").format(key=entity.key)))
             continue
         fields = dict(item)
         nested = [(name, fields.pop(name)) for name in list(fields)
@@ -70,10 +74,11 @@ def _collect(ruleset: Ruleset, facts: FactSet, entity: Entity, items: Any, path:
             own = fields.setdefault(entity.parent, parent_key)
             if own != parent_key:
                 errors.append(FactError(
-                    f"a record nested in {entity.parent} {parent_key!r} names {entity.parent} {own!r}",
+                    _("a record nested in {parent} {key} names {parent} {own}").format(
+                        parent=entity.parent, key=repr(parent_key), own=repr(own)),
                     span=facts.span_of(where + (entity.parent,)),
-                    hint=f"a nested record belongs to the record it is nested in; drop its "
-                         f"'{entity.parent}' field, or move the record"))
+                    hint=_("a nested record belongs to the record it is nested in; drop its "
+                           "'{parent}' field, or move the record").format(parent=entity.parent)))
         bucket.append((fields, where))
         for name, children in nested:
             _collect(ruleset, facts, ruleset.collections[name], children, where + (name,),
@@ -90,9 +95,11 @@ def _bind(ruleset: Ruleset, facts: FactSet, entity: Entity, items: list[tuple[di
         for name in fields:
             if name not in decls:
                 errors.append(UnknownFactError(
-                    f"unknown field '{name}' in a record of '{entity.collection}'",
+                    _("unknown field '{name}' in a record of '{collection}'").format(
+                        name=name, collection=entity.collection),
                     span=facts.key_span_of(where + (name,)),
-                    hint=did_you_mean(name, decls) or f"fields of {entity.id}: {', '.join(decls)}"))
+                    hint=did_you_mean(name, decls) or _("fields of {entity}: {names}").format(
+                        entity=entity.id, names=", ".join(decls))))
         for name, decl in decls.items():
             value = None
             if name in fields:
@@ -100,15 +107,17 @@ def _bind(ruleset: Ruleset, facts: FactSet, entity: Entity, items: list[tuple[di
             records.columns[name].append(value)
         key = records.columns[entity.key][-1]
         if key is None and entity.key not in fields:
-            errors.append(FactError(f"a record of '{entity.collection}' has no '{entity.key}'",
+            errors.append(FactError(_("a record of '{collection}' has no '{key}'").format(
+                                        collection=entity.collection, key=entity.key),
                                     span=facts.span_of(where),
-                                    hint=f"each record is identified by its {entity.key}"))
+                                    hint=_("each record is identified by its {key}").format(key=entity.key)))
         elif key in seen:
             errors.append(DuplicateIdError(
-                f"two records of '{entity.collection}' have {entity.key} {display(key, decls[entity.key].type)}",
+                _("two records of '{collection}' have {key} {value}").format(
+                    collection=entity.collection, key=entity.key, value=display(key, decls[entity.key].type)),
                 span=facts.span_of(where + (entity.key,)),
-                related=[("the first record", facts.span_of(seen[key] + (entity.key,)))],
-                hint=f"the {entity.key} identifies a record; merge or correct them"))
+                related=[(_("the first record"), facts.span_of(seen[key] + (entity.key,)))],
+                hint=_("the {key} identifies a record; merge or correct them").format(key=entity.key)))
         seen.setdefault(key, where)
         records.keys.append(key)
         records.paths.append(where)
@@ -120,16 +129,20 @@ def _typed(ruleset: Ruleset, facts: FactSet, decl: Input, raw: Any, where: tuple
     try:
         value = coerce(raw, decl.type)
     except ValueProblem as problem:
-        errors.append(FactError(f"field '{decl.name}' ({decl.label}): {problem.message} "
-                                f"(expected {decl.type})", span=facts.span_of(where), hint=problem.hint))
+        errors.append(FactError(_("field '{name}' ({label}): {problem} (expected {type})").format(
+                                    name=decl.name, label=decl.label, problem=problem.message, type=decl.type),
+                                span=facts.span_of(where), hint=problem.hint))
         return None
     low, high = decl.minimum, decl.maximum
     if (low is not None and value < low) or (high is not None and value > high):
-        bound = f"below the minimum {display(low, decl.type)}" if low is not None and value < low \
-            else f"above the maximum {display(high, decl.type)}"
-        errors.append(ConstraintError(f"field '{decl.name}' ({decl.label}) is "
-                                      f"{display(value, decl.type)}, {bound}", span=facts.span_of(where),
-                                      hint=f"the ruleset requires it ({ruleset.reference(decl)})"))
+        bound = _("below the minimum {limit}").format(limit=display(low, decl.type)) \
+            if low is not None and value < low \
+            else _("above the maximum {limit}").format(limit=display(high, decl.type))
+        errors.append(ConstraintError(_("field '{name}' ({label}) is {value}, {bound}").format(
+                                          name=decl.name, label=decl.label, value=display(value, decl.type),
+                                          bound=bound), span=facts.span_of(where),
+                                      hint=_("the ruleset requires it ({reference})").format(
+                                          reference=ruleset.reference(decl))))
         return None
     return value
 
@@ -140,20 +153,24 @@ def _link(ruleset: Ruleset, facts: FactSet, records: Records, parent: Records | 
     if parent is None:
         parent_entity = ruleset.entities[entity.parent]
         if records.keys:
-            errors.append(FactError(f"'{entity.collection}' belong to {parent_entity.collection}, "
-                                    f"which the facts do not give", span=facts.span_of(records.paths[0]),
-                                    hint=f"add '{parent_entity.collection}: [...]'"))
+            errors.append(FactError(_("'{collection}' belong to {parent}, which the facts do not give").format(
+                                        collection=entity.collection, parent=parent_entity.collection),
+                                    span=facts.span_of(records.paths[0]),
+                                    hint=_("add '{parent}: [...]'").format(parent=parent_entity.collection)))
         return
     row_of = {key: row for row, key in enumerate(parent.keys)}
-    groups: list[list[int]] = [[] for _ in parent.keys]
+    groups: list[list[int]] = [[] for _key in parent.keys]
     for row, (owner, where) in enumerate(zip(records.columns[entity.parent], records.paths)):
         parent_row = row_of.get(owner)
         if parent_row is None:
             errors.append(FactError(
-                f"record of '{entity.collection}' names {entity.parent} {owner!r}, which is not in "
-                f"{ruleset.entities[entity.parent].collection}", span=facts.span_of(where + (entity.parent,)),
+                _("record of '{collection}' names {parent} {key}, which is not in {parents}").format(
+                    collection=entity.collection, parent=entity.parent, key=repr(owner),
+                    parents=ruleset.entities[entity.parent].collection),
+                span=facts.span_of(where + (entity.parent,)),
                 hint=did_you_mean(str(owner), [str(k) for k in parent.keys]) or
-                f"give '{entity.parent}' the key of one of the {ruleset.entities[entity.parent].label} records"))
+                _("give '{parent}' the key of one of the {label} records").format(
+                    parent=entity.parent, label=ruleset.entities[entity.parent].label)))
             parent_row = -1
         else:
             groups[parent_row].append(row)

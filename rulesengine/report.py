@@ -11,6 +11,7 @@ from typing import Any
 
 from .datatypes import Type, display, to_json
 from .errors import render
+from .i18n import _, kind_name, severity_name
 from .source import text_width
 from .evaluator import CheckResult, Evaluation, Program
 from .trace import TRACE_FORMAT_VERSION, TraceNode
@@ -108,10 +109,10 @@ def run_table(program: Program, evaluation: Evaluation) -> str:
         columns = [n for n in shown if decls[n].entity == entity.id]
         if columns:
             lines += [""] + _record_table(program, evaluation, entity, columns)
-    lines += [f"warning[{w.code}]: {w.message}" for w in evaluation.warnings]
+    lines += [f"{severity_name('warning')}[{w.code}]: {w.message}" for w in evaluation.warnings]
     lines += _check_lines(evaluation)
     for node, cause in evaluation.skipped.items():
-        lines.append(f"{node}: not computed, because '{cause}' failed")
+        lines.append(_("{id}: not computed, because '{cause}' failed").format(id=node, cause=cause))
     return "\n".join(lines) + "\n"
 
 
@@ -136,23 +137,24 @@ def _check_lines(evaluation: Evaluation) -> list[str]:
     if not evaluation.checks:
         return []
     failed = evaluation.failed_checks
-    lines = ["", f"checks: {len(evaluation.checks) - len(failed)} passed, {len(failed)} failed"]
+    lines = ["", _("checks: {passed} passed, {failed} failed").format(
+        passed=len(evaluation.checks) - len(failed), failed=len(failed))]
     for check in failed:
-        lines.append(f"  {check.severity.upper()} {check.id} {check.label}: {check.message} "
+        lines.append(f"  {severity_name(check.severity).upper()} {check.id} {check.label}: {check.message} "
                      f"[{check.reference}]")
         type_ = check.side_type or Type("number")
         if check.sides is not None:
             lines.append(f"      {_sides_text(check.sides, check.difference, type_)}")
         for failure in check.records or ():
             sides = f": {_sides_text(failure.sides, failure.difference, type_)}" if failure.sides else ""
-            lines.append(f"      record {failure.key}{sides}")
+            lines.append("      " + _("record {key}").format(key=failure.key) + sides)
     return lines
 
 
 def _sides_text(sides, difference, type_: Type) -> str:
     left, right = (display(s, type_) for s in sides)
-    extra = f"; difference {display(difference, type_)}" if difference is not None else ""
-    return f"left {left}, right {right}{extra}"
+    extra = _("; difference {value}").format(value=display(difference, type_)) if difference is not None else ""
+    return _("left {left}, right {right}").format(left=left, right=right) + extra
 
 
 # --- traces ------------------------------------------------------------------------------------
@@ -221,10 +223,12 @@ def trace_text(program: Program, evaluation: Evaluation) -> str:
     """A readable tree per target: each node, its formula, the values that went in."""
     nodes = {node.id: node for node in evaluation.trace}
     meta = program.ruleset.meta
-    lines = [f"{meta.title}（{meta.document_number}）", f"ruleset: {meta.file}",
-             f"as of: {evaluation.as_of or 'no date (no clearing_year, no period in force)'}"]
+    lines = [f"{meta.title}（{meta.document_number}）", _("ruleset: {file}").format(file=meta.file),
+             _("as of: {date}").format(date=evaluation.as_of or
+                                       _("no date (no clearing_year, no period in force)"))]
     for module in program.ruleset.modules.values():
-        lines.append(f"includes: {module.id} {module.title}（{module.document_number}）")
+        lines.append(_("includes: {module}").format(
+            module=f"{module.id} {module.title}（{module.document_number}）"))
     lines += [render(w) for w in evaluation.warnings] + [""]
     shown: set[str] = set()
     for target in evaluation.targets:
@@ -248,44 +252,48 @@ def _tree(nodes: dict[str, TraceNode], node_id: str, lead: str, child_lead: str,
     where = f"  [{node.span}]" if node.span else ""
     if node.kind in ("fact", "parameter"):
         origin = f"  ({node.source})" if node.source else ""
-        lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  {node.kind}{origin}  "
+        lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  {kind_name(node.kind)}{origin}  "
                      f"{node.reference}")
         for item in node.records or ():
             lines.append(f"{child_lead}    {item['key']}: {item['display']}{record_unit}")
         return
     status = ""
     if node.check:
-        status = "  ✓ passed" if node.check["passed"] else f"  ✗ FAILED ({node.check['severity']})"
+        status = "  " + (_("✓ passed") if node.check["passed"] else _("✗ FAILED ({severity})").format(
+            severity=severity_name(node.check["severity"])))
     if node_id in shown:
-        lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  (see above)")
+        lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  " + _("(see above)"))
         return
     shown.add(node_id)
     lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}{status}  {node.reference}{where}")
     detail = child_lead + ("│   " if node.inputs else "    ")
-    lines.append(f"{detail}formula: {' '.join(node.formula.split())}")
+    lines.append(detail + _("formula: {formula}").format(formula=" ".join(node.formula.split())))
     if node.substituted is not None:
-        lines.append(f"{detail}values:  {node.substituted}")
+        lines.append(detail + _("values:  {values}").format(values=node.substituted))
     for aggregate in node.aggregates:
         where = f" where {aggregate['where']}" if aggregate["where"] else ""
-        lines.append(f"{detail}over:    {aggregate['function']}({aggregate['collection']}"
-                     f"{'.' + aggregate['field'] if aggregate['field'] else ''}{where}) = "
-                     f"{display(aggregate['value'], aggregate['type'])} ({aggregate['records']} records)")
+        lines.append(detail + _("over:    {aggregate} = {value} ({count} records)").format(
+            aggregate=f"{aggregate['function']}({aggregate['collection']}"
+                      f"{'.' + aggregate['field'] if aggregate['field'] else ''}{where})",
+            value=display(aggregate["value"], aggregate["type"]), count=aggregate["records"]))
     for item in node.records or ():
         mark = "" if node.check is None else ("  ✓" if item["value"] else "  ✗")
         lines.append(f"{detail}{item['key']}: {item['display']}{record_unit}{mark}  = {item['substituted']}")
     for lookup in node.lookups:
-        lines.append(f"{detail}lookup:  {lookup['label']}[{lookup['key']}] = "
-                     f"{display(lookup['value'], lookup['type'])}  {lookup['reference']}")
+        lines.append(detail + _("lookup:  {lookup}").format(
+            lookup=f"{lookup['label']}[{lookup['key']}] = {display(lookup['value'], lookup['type'])}  "
+                   f"{lookup['reference']}"))
     for branch in node.branches:
-        lines.append(f"{detail}branch:  {branch['condition']} is {str(branch['value']).lower()} "
-                     f"-> {branch['taken']}")
+        lines.append(detail + _("branch:  {condition} is {value} -> {taken}").format(
+            condition=branch["condition"], value=str(branch["value"]).lower(), taken=branch["taken"]))
     if node.rounding:
-        lines.append(f"{detail}rounded: {display(node.rounding['before'], Type('number'))} -> "
-                     f"{node.display} ({node.rounding['places']} places, {node.rounding['mode']})")
+        lines.append(detail + _("rounded: {before} -> {after} ({places} places, {mode})").format(
+            before=display(node.rounding["before"], Type("number")), after=node.display,
+            places=node.rounding["places"], mode=node.rounding["mode"]))
     if node.check and not node.check["passed"]:
-        lines.append(f"{detail}message: {node.check['message']}")
+        lines.append(detail + _("message: {message}").format(message=node.check["message"]))
     if node.note:
-        lines.append(f"{detail}note:    {node.note}")
+        lines.append(detail + _("note:    {note}").format(note=node.note))
     for i, child in enumerate(node.inputs):
         last = i == len(node.inputs) - 1
         if child in nodes:

@@ -8,6 +8,7 @@ from .datatypes import display
 from .errors import RulesError, flatten
 from .evaluator import Program
 from .facts import bind_facts, test_facts
+from .i18n import _
 
 
 @dataclass
@@ -44,22 +45,23 @@ def run_tests(program: Program) -> list[TestOutcome]:
                 continue
             got = evaluation.values.get(target)
             if got != expected:
-                shown = "not computed" if target not in evaluation.values else display(got, decl.type)
-                outcome.problems.append(f"{test.expect_spans[target]}: {target} ({decl.label}): "
-                                        f"expected {display(expected, decl.type)}, got {shown}")
+                shown = _("not computed") if target not in evaluation.values else display(got, decl.type)
+                outcome.problems.append(_("{where}: {id} ({label}): expected {expected}, got {got}").format(
+                    where=test.expect_spans[target], id=target, label=decl.label,
+                    expected=display(expected, decl.type), got=shown))
         if test.expect_failed_checks is not None:
             failed = {c.id for c in evaluation.failed_checks}
             wanted = set(test.expect_failed_checks)
             for check_id in sorted(wanted - failed):
-                outcome.problems.append(f"check '{check_id}' was expected to fail, but passed")
+                outcome.problems.append(_("check '{id}' was expected to fail, but passed").format(id=check_id))
             for check_id in sorted(failed - wanted):
-                outcome.problems.append(f"check '{check_id}' failed unexpectedly")
+                outcome.problems.append(_("check '{id}' failed unexpectedly").format(id=check_id))
             results = {c.id: c for c in evaluation.checks}
             for check_id, keys in test.expect_failed_records.items():
                 got = {r.key for r in (results[check_id].records or ())} if check_id in results else set()
                 if check_id in failed and got != keys:
-                    outcome.problems.append(f"check '{check_id}' failed for {_keys(got)}, expected "
-                                            f"{_keys(keys)}")
+                    outcome.problems.append(_("check '{id}' failed for {got}, expected {expected}").format(
+                        id=check_id, got=_keys(got), expected=_keys(keys)))
     return outcomes
 
 
@@ -67,17 +69,17 @@ def _per_record(ruleset, evaluation, test, target: str, expected: dict) -> list[
     decl = ruleset.declarations[target]
     where = f"{test.expect_spans[target]}: {target} ({decl.label})"
     if target not in evaluation.values:
-        return [f"{where}: not computed"]
+        return [_("{where}: not computed").format(where=where)]
     got = dict(zip(evaluation.keys(target, ruleset), evaluation.values[target]))
     problems = []
     for key, value in expected.items():
         if key not in got:
-            problems.append(f"{where}: no record {key}")
+            problems.append(_("{where}: no record {key}").format(where=where, key=key))
         elif got[key] != value:
-            problems.append(f"{where} of {key}: expected {display(value, decl.type)}, "
-                            f"got {display(got[key], decl.type)}")
+            problems.append(_("{where} of {key}: expected {expected}, got {got}").format(
+                where=where, key=key, expected=display(value, decl.type), got=display(got[key], decl.type)))
     return problems
 
 
 def _keys(keys) -> str:
-    return ", ".join(sorted(str(k) for k in keys)) or "no record"
+    return ", ".join(sorted(str(k) for k in keys)) or _("no record")
