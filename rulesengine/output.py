@@ -1,0 +1,73 @@
+"""Report files on disk: written whole or not at all.
+
+A report (HTML, Markdown, SVG, workbook) is first written to a temporary file in the target
+directory and then renamed over the target, so a reader never sees half a file and a failed
+run never leaves a truncated one behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Callable
+
+from .errors import RulesError
+from .i18n import _
+
+
+class OutputError(RulesError):
+    """The output file cannot be written (no such directory, no permission, disk full)."""
+
+    code = "file-unwritable"
+
+
+def write_atomic(path: str, write: Callable[[str], None]) -> None:
+    """Call ``write(temporary_path)``, then rename the temporary file to ``path``.
+
+    Args:
+        path: the file to create or replace.
+        write: writes the complete content to the path it is given.
+
+    Raises:
+        OutputError: the directory does not exist or the file cannot be written.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    suffix = os.path.splitext(path)[1]
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=".rulesengine-", suffix=suffix, dir=folder)
+    except OSError as exc:
+        raise OutputError(_("cannot write '{path}': {reason}").format(path=path, reason=exc.strerror or exc),
+                          hint=_("check that the directory exists and is writable")) from None
+    os.close(handle)
+    try:
+        write(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise OutputError(_("cannot write '{path}': {reason}").format(path=path, reason=exc.strerror or exc),
+                          hint=_("check the path, the permissions and the free disk space")) from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` as UTF-8 with ``\\n`` line ends, atomically."""
+    def write(temporary: str) -> None:
+        with open(temporary, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+    write_atomic(path, write)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` atomically."""
+    def write(temporary: str) -> None:
+        with open(temporary, "wb") as stream:
+            stream.write(data)
+    write_atomic(path, write)
