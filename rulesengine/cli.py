@@ -1,4 +1,5 @@
-"""Command line: validate, run, explain, test, coverage and compare rulesets.
+"""Command line: validate, run, explain, test, coverage and compare rulesets; draw their
+graph, write clearing workbooks and diff two versions.
 
 Exit status: 0 all good; 1 a test or an error-severity check failed; 2 invalid input or
 usage. Diagnostics go to stderr as ``FILE:LINE:COL: error[code]: message`` with an
@@ -14,14 +15,21 @@ import os
 import sys
 from typing import Sequence
 
+from .batch import add_batch_parser, run_batch
 from .compare import compare, compare_json, compare_table
 from .coverage import coverage, coverage_json, coverage_text
 from .driver import load_program
-from .errors import RulesError, flatten, render
+from .errors import RulesError, UsageError, flatten, render
 from .evaluator import Evaluation, Program
 from .facts import bind_facts, check_fact_sets, example_facts, read_facts
+from .i18n import LANGUAGES, _, argparse_messages, set_language, severity_name
 from .report import dumps, run_json, run_table, trace_json, trace_text
 from .testrunner import run_tests
+from .diff import RulesetDiff, diff_json, diff_results, diff_rulesets, diff_text
+from .output import write_text
+from .render_graph import FORMATS as GRAPH_FORMATS, render_graph
+from .render_html import render_html
+from .render_md import render_md
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -33,67 +41,115 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _emit_usage(message: str) -> int:
-    print(f"error[usage]: {message}", file=sys.stderr)
+    print(f"{severity_name('error')}[usage]: {message}", file=sys.stderr)
     return EXIT_INVALID
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rulesengine", description="Rules as code for medical-insurance payment "
-                     "policies: validate, run, explain and test YAML rulesets.")
+    parser = _Parser(prog="rulesengine", description=_("Rules as code for medical-insurance payment "
+                     "policies: validate, run, explain and test YAML rulesets."))
+    parser.add_argument("--lang", choices=LANGUAGES, help=_(
+        "language of messages, before or after the command (default: from the locale: Chinese "
+        "when LANG or LC_ALL is zh_*)"))
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    validate = sub.add_parser("validate", help="check rulesets: schema, formulas, types, graph")
-    validate.add_argument("paths", nargs="+", metavar="PATH", help="ruleset files or directories")
+    validate = sub.add_parser("validate", help=_("check rulesets: schema, formulas, types, graph"))
+    validate.add_argument("paths", nargs="+", metavar="PATH", help=_("ruleset files or directories"))
 
-    for name, help_text in (("run", "evaluate a ruleset over facts"),
-                            ("explain", "show how a result was computed")):
+    for name, help_text in (("run", _("evaluate a ruleset over facts")),
+                            ("explain", _("show how a result was computed"))):
         command = sub.add_parser(name, help=help_text)
         command.add_argument("ruleset", metavar="RULESET")
         if name == "explain":
-            command.add_argument("targets", nargs="+", metavar="TARGET", help="rule or check ids")
+            command.add_argument("targets", nargs="+", metavar="TARGET", help=_("rule or check ids"))
         source = command.add_mutually_exclusive_group(required=True)
-        source.add_argument("--facts", metavar="FILE", help="facts as YAML or JSON")
+        source.add_argument("--facts", metavar="FILE", help=_("facts as YAML or JSON"))
         source.add_argument("--example", nargs="?", const="", metavar="NAME",
-                            help="use an example of the ruleset (default: the first)")
+                            help=_("use an example of the ruleset (default: the first)"))
         command.add_argument("--as-of", type=_iso_date, metavar="YYYY-MM-DD",
-                             help="date for dated parameter values and validity (default: 31 "
-                                  "December of the fact clearing_year, else the ruleset's start)")
+                             help=_("date for dated parameter values and validity (default: 31 "
+                                    "December of the fact clearing_year, else the ruleset's start)"))
         if name == "run":
             command.add_argument("--target", action="append", dest="targets", metavar="ID",
-                                 help="compute only this result (repeatable)")
+                                 help=_("compute only this result (repeatable)"))
             command.add_argument("--format", choices=("table", "json"), default="table")
         else:
-            command.add_argument("--format", choices=("text", "json"), default="text")
+            command.add_argument("--format", choices=("text", "json", "html", "md"), default="text",
+                                 help=_("text or json for terminals and systems; html (one "
+                                        "self-contained page) or md (Markdown) for people"))
+            command.add_argument("-o", "--output", metavar="FILE",
+                                 help=_("write to FILE instead of standard output"))
 
-    test = sub.add_parser("test", help="run the rulesets' own tests")
+    test = sub.add_parser("test", help=_("run the rulesets' own tests"))
     test.add_argument("paths", nargs="*", metavar="RULESET",
-                      help="ruleset files or directories (default: rulesets/)")
+                      help=_("ruleset files or directories (default: rulesets/)"))
 
-    cover = sub.add_parser("coverage", help="the clause inventory: what each clause of the "
-                                            "document became; exit 1 if untriaged or dangling")
-    cover.add_argument("paths", nargs="+", metavar="RULESET", help="ruleset files or directories")
+    cover = sub.add_parser("coverage", help=_("the clause inventory: what each clause of the "
+                                              "document became; exit 1 if untriaged or dangling"))
+    cover.add_argument("paths", nargs="+", metavar="RULESET", help=_("ruleset files or directories"))
     cover.add_argument("--format", choices=("text", "json"), default="text")
 
-    comp = sub.add_parser("compare", help="several rulesets on one facts file, side by side "
-                                          "by glossary concept")
-    comp.add_argument("paths", nargs="+", metavar="RULESET", help="ruleset files or directories")
-    comp.add_argument("--facts", required=True, metavar="FILE", help="facts as YAML or JSON")
+    comp = sub.add_parser("compare", help=_("several rulesets on one facts file, side by side "
+                                            "by glossary concept"))
+    comp.add_argument("paths", nargs="+", metavar="RULESET", help=_("ruleset files or directories"))
+    comp.add_argument("--facts", required=True, metavar="FILE", help=_("facts as YAML or JSON"))
     comp.add_argument("--format", choices=("table", "json"), default="table")
+    _add_report_parsers(sub)
+    add_batch_parser(sub)
     return parser
+
+
+def _add_report_parsers(sub) -> None:
+    """graph, workbook and diff: pictures, sign-off workbooks, version comparisons."""
+    graph = sub.add_parser("graph", help=_("draw the dependency graph (DOT, Mermaid, SVG or HTML)"))
+    graph.add_argument("ruleset", metavar="RULESET")
+    graph.add_argument("--target", action="append", dest="targets", metavar="ID",
+                       help=_("highlight this result and what it depends on (repeatable)"))
+    graph.add_argument("--focus", action="store_true",
+                       help=_("draw only the targets and what they depend on"))
+    graph.add_argument("--format", choices=GRAPH_FORMATS, default="dot",
+                       help=_("dot and mermaid are text; svg and html need Graphviz's dot program"))
+    graph.add_argument("-o", "--output", metavar="FILE", help=_("write to FILE instead of standard output"))
+
+    book = sub.add_parser("workbook", help=_("write the clearing workbook (.xlsx) for sign-off"))
+    book.add_argument("ruleset", metavar="RULESET")
+    _fact_options(book, required=True)
+    book.add_argument("-o", "--output", required=True, metavar="FILE.xlsx",
+                      help=_("the workbook to write"))
+    book.set_defaults(targets=None)
+
+    diff = sub.add_parser("diff", help=_("what changed between two versions of a ruleset, and "
+                                         "which results move on given facts"))
+    diff.add_argument("old", metavar="OLD", help=_("the earlier version"))
+    diff.add_argument("new", metavar="NEW", help=_("the later version"))
+    _fact_options(diff, required=False)
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+
+
+def _fact_options(command, *, required: bool) -> None:
+    source = command.add_mutually_exclusive_group(required=required)
+    source.add_argument("--facts", metavar="FILE", help=_("facts as YAML or JSON"))
+    source.add_argument("--example", nargs="?", const="", metavar="NAME",
+                        help=_("use an example of the ruleset (default: the first)"))
+    command.add_argument("--as-of", type=_iso_date, metavar="YYYY-MM-DD",
+                         help=_("date for dated parameter values and validity (default: 31 "
+                                "December of the fact clearing_year, else the ruleset's start)"))
 
 
 def _iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2025-12-31") from None
+        raise argparse.ArgumentTypeError(_("'{text}' is not a date like 2025-12-31").format(text=text)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rulesengine`` command; returns the exit status."""
     _utf8_streams()
     try:
-        args = build_parser().parse_args(argv)
+        argv = _take_language(list(sys.argv[1:] if argv is None else argv))
+        with argparse_messages():
+            args = build_parser().parse_args(argv)
     except SystemExit as stop:
         return int(stop.code or 0)
     try:
@@ -102,14 +158,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(err)
         return EXIT_INVALID
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return 130
     except Exception as exc:  # a bug of ours, never the user's input: say so, briefly
         if os.environ.get("RULESENGINE_DEBUG"):
             raise
-        print(f"internal error: {type(exc).__name__}: {exc}\n  hint: this is a bug in rulesengine; "
-              "rerun with RULESENGINE_DEBUG=1 for the traceback and report it", file=sys.stderr)
+        print(_("internal error: {error}\n  hint: this is a bug in rulesengine; rerun with "
+                "RULESENGINE_DEBUG=1 for the traceback and report it").format(
+                    error=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
         return EXIT_INTERNAL
+
+
+def _take_language(argv: list[str]) -> list[str]:
+    """Set the language of messages from ``--lang zh|en`` (before or after the command), else
+    from the environment's locale; return the arguments without it."""
+    set_language(None)
+    rest: list[str] = []
+    language, i = None, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg == "--lang" or arg.startswith("--lang="):
+            value = arg.partition("=")[2] if "=" in arg else (argv[i + 1] if i + 1 < len(argv) else "")
+            i += 1 if "=" in arg else 2
+            if value not in LANGUAGES:
+                raise SystemExit(_emit_usage(_("argument --lang: expected one of {choices}, got '{value}'")
+                                             .format(choices=", ".join(LANGUAGES), value=value)))
+            language = value
+            continue
+        rest.append(arg)
+        i += 1
+    set_language(language)
+    return rest
 
 
 def _utf8_streams() -> None:
@@ -123,7 +205,7 @@ def _report(err: RulesError) -> None:
         print(render(item), file=sys.stderr)
     count = len([e for e in flatten(err) if e.severity == "error"])
     if count > 1:
-        print(f"{count} errors", file=sys.stderr)
+        print(_("{count} errors").format(count=count), file=sys.stderr)
 
 
 def _expand(paths: Sequence[str]) -> list[str]:
@@ -149,16 +231,19 @@ def _validate(args) -> int:
         for warning in program.ruleset.warnings:
             print(render(warning), file=sys.stderr)
         ruleset = program.ruleset
-        entities = f"{len(ruleset.entities)} collections, " if ruleset.entities else ""
-        print(f"{ruleset.meta.file}: ok ({len(ruleset.of_kind('rule'))} rules, "
-              f"{len(ruleset.of_kind('check'))} checks, {len(ruleset.of_kind('input'))} inputs, "
-              f"{len(ruleset.of_kind('parameter'))} parameters, {entities}{len(ruleset.tests)} tests, "
-              f"{len(ruleset.clauses)} clauses, {len(ruleset.warnings)} warnings)")
+        entities = _("{count} collections, ").format(count=len(ruleset.entities)) if ruleset.entities else ""
+        print(_("{file}: ok ({rules} rules, {checks} checks, {inputs} inputs, {parameters} parameters, "
+                "{collections}{tests} tests, {clauses} clauses, {warnings} warnings)").format(
+                    file=ruleset.meta.file, rules=len(ruleset.of_kind("rule")),
+                    checks=len(ruleset.of_kind("check")), inputs=len(ruleset.of_kind("input")),
+                    parameters=len(ruleset.of_kind("parameter")), collections=entities,
+                    tests=len(ruleset.tests), clauses=len(ruleset.clauses), warnings=len(ruleset.warnings)))
         for module in ruleset.modules.values():
             own = sum(d.module == module.id for d in ruleset.declarations.values())
-            overridden = f"; overridden here: {', '.join(module.overridden)}" if module.overridden else ""
-            print(f"  includes {module.id} ({module.file}, {module.document_number}): "
-                  f"{own} declarations{overridden}")
+            overridden = _("; overridden here: {ids}").format(ids=", ".join(module.overridden)) \
+                if module.overridden else ""
+            print(_("  includes {id} ({file}, {document}): {count} declarations").format(
+                id=module.id, file=module.file, document=module.document_number, count=own) + overridden)
     return status
 
 
@@ -168,7 +253,7 @@ def _facts(program: Program, args):
     name = args.example or None
     facts = example_facts(program.ruleset, name)
     label = name or next(iter(program.ruleset.examples))
-    return bind_facts(program.ruleset, facts), f"example {label}"
+    return bind_facts(program.ruleset, facts), _("example {name}").format(name=label)
 
 
 def _evaluate(args, *, trace: bool) -> tuple[Program, Evaluation]:
@@ -199,17 +284,27 @@ def _run(args) -> int:
 
 def _explain(args) -> int:
     program, evaluation = _evaluate(args, trace=True)
-    if args.format == "json":
-        sys.stdout.write(dumps(trace_json(program, evaluation)))
-    else:
-        sys.stdout.write(trace_text(program, evaluation))
+    views = {"json": lambda: dumps(trace_json(program, evaluation)),
+             "html": lambda: render_html(program, evaluation),
+             "md": lambda: render_md(program, evaluation),
+             "text": lambda: trace_text(program, evaluation)}
+    _emit(views[args.format](), args.output)
     return _outcome(evaluation)
+
+
+def _emit(text: str, path: str | None) -> None:
+    """Write to ``path`` (whole or not at all), or to standard output."""
+    if path and path != "-":
+        write_text(path, text)
+    else:
+        sys.stdout.write(text)
 
 
 def _test(args) -> int:
     paths = _expand(args.paths or ["rulesets"])
     if not paths:
-        print("error[usage]: no rulesets found (give RULESET paths)", file=sys.stderr)
+        print(f"{severity_name('error')}[usage]: " + _("no rulesets found (give RULESET paths)"),
+              file=sys.stderr)
         return EXIT_INVALID
     passed = failed = 0
     status = EXIT_OK
@@ -221,14 +316,14 @@ def _test(args) -> int:
             status = EXIT_INVALID
             continue
         for outcome in run_tests(program):
-            mark = "PASS" if outcome.passed else "FAIL"
+            mark = _("PASS") if outcome.passed else _("FAIL")
             print(f"{mark} {program.ruleset.meta.file}::{outcome.test_id}  {outcome.label}")
             for problem in outcome.problems:
                 print(f"    {problem}")
             for err in outcome.errors:
                 print("    " + render(err).replace("\n", "\n    "))
             passed, failed = passed + outcome.passed, failed + (not outcome.passed)
-    print(f"{passed} passed, {failed} failed")
+    print(_("{passed} passed, {failed} failed").format(passed=passed, failed=failed))
     if status == EXIT_OK and failed:
         status = EXIT_FAILED
     return status
@@ -265,5 +360,40 @@ def _compare(args) -> int:
     return EXIT_OK
 
 
+def _graph(args) -> int:
+    _emit(render_graph(load_program(args.ruleset), args.format, args.targets, focus=args.focus),
+          args.output)
+    return EXIT_OK
+
+
+def _workbook(args) -> int:
+    from .workbook import write_workbook  # openpyxl loads only for this command
+
+    if not args.output.lower().endswith(".xlsx"):
+        raise UsageError(_("the workbook must be an .xlsx file, not '{path}'").format(path=args.output),
+                         hint=_("name the output FILE.xlsx"))
+    program, evaluation = _evaluate(args, trace=True)
+    write_workbook(program, evaluation, args.output)
+    return _outcome(evaluation)
+
+
+def _diff(args) -> int:
+    old, new = load_program(args.old), load_program(args.new)
+    result = RulesetDiff(old, new, diff_rulesets(old, new))
+    if args.facts is not None:
+        result.results = diff_results(old, new, read_facts(args.facts), args.facts, as_of=args.as_of)
+    elif args.example is not None:
+        name = args.example or None
+        # the example of OLD (of NEW when OLD lacks it), the same facts for both versions
+        owner = old if (old.ruleset.examples and (name is None or name in old.ruleset.examples)) else new
+        label = name or next(iter(owner.ruleset.examples), "")
+        result.results = diff_results(old, new, example_facts(owner.ruleset, name),
+                                      _("example {name}").format(name=label), as_of=args.as_of)
+    sys.stdout.write(dumps(diff_json(result)) if args.format == "json" else diff_text(result))
+    return EXIT_OK
+
+
 _COMMANDS = {"validate": _validate, "run": _run, "explain": _explain, "test": _test,
              "coverage": _coverage, "compare": _compare}
+_COMMANDS.update({"graph": _graph, "workbook": _workbook, "diff": _diff})
+_COMMANDS["batch"] = run_batch

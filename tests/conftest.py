@@ -3,7 +3,41 @@ import pathlib
 
 import pytest
 
+from rulesengine.i18n import set_language
 from rulesengine.loader import load_ruleset
+
+try:  # the hypothesis profiles (README, "Fuzzing"): bounded and seeded by default
+    from hypothesis import HealthCheck, Phase, settings
+except ImportError:  # only the fuzz tests need hypothesis (the `test` extra installs it)
+    settings = None
+else:
+    # No example database and no explain phase (hypothesis's other caches go to the git-ignored
+    # .hypothesis/); derandomized by default, so CI runs the same examples every time.
+    _COMMON = dict(deadline=None, database=None, print_blob=True,
+                   phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                          HealthCheck.filter_too_much])
+    settings.register_profile("ci", max_examples=100, derandomize=True, **_COMMON)
+    # python -m pytest -m fuzz --hypothesis-profile long: 200 times the examples, new ones each run
+    settings.register_profile("long", max_examples=20_000, derandomize=False, **_COMMON)
+
+
+def pytest_configure(config):
+    if settings is not None and not config.getoption("hypothesis_profile", None):
+        settings.load_profile("ci")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def english_messages():
+    """The tests assert English messages whatever the machine's locale (LANG=zh_CN.UTF-8 would
+    make the command speak Chinese); LANGUAGE=en reaches subprocesses too. tests/test_i18n.py
+    asks for Chinese with --lang zh or its own environment."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("LANGUAGE", "en")
+    set_language("en")
+    yield
+    patch.undo()
+
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SANYA = ROOT / "rulesets" / "sanya_2024.yaml"
