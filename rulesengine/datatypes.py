@@ -12,7 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from .i18n import N_, _
@@ -329,14 +329,21 @@ def _rounded(value: Decimal, places: int) -> str:
     """Exact when short; an unending quotient (1/3) is shown rounded, marked with ≈."""
     if value.as_tuple().exponent >= -places:
         return _plain(value)
-    return "≈" + _plain(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    return "≈" + _plain(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP,
+                                       context=_wide(value, places)))
 
 
 def _fen(value: Decimal) -> Decimal:
     """Money with at least two decimal places, and never a negative zero."""
     if value.as_tuple().exponent > -2:
-        value = value.quantize(FEN)
+        value = value.quantize(FEN, context=_wide(value, 2))
     return value.copy_abs() if value.is_zero() else value
+
+
+def _wide(value: Decimal, places: int) -> Context:
+    """A context wide enough to write ``value`` with ``places`` decimals, however large it is
+    (the default 28 digits would turn a 30-digit amount into InvalidOperation)."""
+    return Context(prec=max(28, value.adjusted() + places + 2))
 
 
 def _plain(value: Decimal) -> str:

@@ -338,3 +338,14 @@ def test_to_json(value, type_, expected):
     result = to_json(value, type_)
     assert result == expected
     assert type(result) is type(expected)
+
+
+def test_display_of_amounts_beyond_28_digits():
+    # 833,333,333,333,333,333 × 120,000,000.00 = 99,999,999,999,999,999,960,000,000.00 (26 digits
+    # before the point + 2 after = 28: one more than the default context could quantize)
+    value = Decimal("833333333333333333") * Decimal("120000000.00")
+    assert display(value, MONEY) == "99,999,999,999,999,999,960,000,000.00"
+    assert to_json(value, MONEY) == "99999999999999999960000000.00"
+    # 30 ones before the point and 9 decimals: shown to 8 places, .123456789 -> ≈ .12345679
+    long_number = Decimal("1" * 30 + ".123456789")
+    assert display(long_number, NUMBER) == "≈" + "1" * 30 + ".12345679"
