@@ -121,7 +121,12 @@ def coerce(value: Any, type_: Type) -> Any:
             raise ValueProblem(_("{value} is not a calendar date").format(value=_show(value)),
                                _("write a day that exists in its month (February has 28 or 29 days)")
                                ) from None
-    number = _number(value, kind)
+    try:
+        number = _number(value, kind)
+    except InvalidOperation:  # an exponent beyond what Decimal can hold: 1e+99999999999999999999
+        raise ValueProblem(_("{value} is beyond any number").format(value=_show(value)),
+                           _("check the value's magnitude: it is beyond any amount, count or rate")
+                           ) from None
     if not number.is_finite():
         raise ValueProblem(_("{value} is not a finite number").format(value=_show(value)), _how(kind))
     if kind in ("money", "integer") and number.copy_abs() >= MAX_AMOUNT:

@@ -207,7 +207,9 @@ def read_text(path: str) -> tuple[str, str]:
     if len(data) > MAX_FILE_BYTES:
         raise FileReadError(_("'{file}' is larger than {size} MiB").format(
                                 file=name, size=MAX_FILE_BYTES // (1024 * 1024)),
-                            span=Span(name, 1, 1))
+                            span=Span(name, 1, 1),
+                            hint=_("a ruleset or facts file is far smaller; for a city's records "
+                                   "use rulesengine batch with CSV or Excel tables"))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

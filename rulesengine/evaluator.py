@@ -18,8 +18,8 @@ from . import ast
 from .builtins import AGGREGATES
 from .compiler import Compiled, as_decimal, compile_formula
 from .datatypes import Type, display
-from .errors import (ArithmeticLimitError, EvaluationError, MissingFactError, NoValueInForceError,
-                     PeriodWarning, RulesError, RulesWarning, StaleParameterWarning)
+from .errors import (ArithmeticLimitError, EvaluationError, InvalidDateError, MissingFactError,
+                     NoValueInForceError, PeriodWarning, RulesError, RulesWarning, StaleParameterWarning)
 from .graph import RulesetGraph
 from .i18n import _, context_of
 from .model import CLEARING_YEAR, ROUNDING_MODES, Check, Input, Parameter, Rounding, Rule, Table
@@ -168,8 +168,16 @@ class Program:
     # --- as-of date and validity ------------------------------------------------------------
     def _as_of(self, facts: dict, given: date | None, result: Evaluation) -> date | None:
         meta = self.ruleset.meta
-        if given is None and isinstance(facts.get(CLEARING_YEAR), int):
-            given = date(facts[CLEARING_YEAR], 12, 31)
+        year = facts.get(CLEARING_YEAR)
+        if given is None and isinstance(year, int):
+            if 1 <= year <= 9999:
+                given = date(year, 12, 31)
+            else:
+                decl = self.ruleset.declarations.get(CLEARING_YEAR)
+                result.errors.append(InvalidDateError(
+                    _("clearing_year {year} is not a calendar year").format(year=year),
+                    span=decl.span if decl else None,
+                    hint=_("a clearing year runs from 1 to 9999, e.g. 2024")))
         if given is None and meta.effective_from == date.min:
             return None  # neither a clearing year nor a period in force: no date to judge by
         day = given or meta.effective_from

@@ -62,10 +62,19 @@ def excerpt(span: Span) -> str | None:
         width = span.end_col - span.col
     else:
         width = 1
+    if len(text) > _MAX_EXCERPT:  # a one-line JSON export: show a window around the column
+        left = max(start - _MAX_EXCERPT // 2, 0)
+        width = min(width, _MAX_EXCERPT // 2)
+        shown = text[left:start + width + _MAX_EXCERPT // 2]
+        text = ("…" if left else "") + shown + ("…" if left + len(shown) < len(text) else "")
+        start = start - left + (1 if left else 0)
     pad = "".join("\t" if ch == "\t" else _blank(ch) for ch in text[:start])
     marks = "".join(_caret(ch) for ch in text[start:start + width]) or "^"
     gutter = f"{span.line:>5} | "
     return f"{gutter}{text.rstrip()}\n{' ' * (len(gutter) - 2)}| {pad}{marks}"
+
+
+_MAX_EXCERPT = 160  # characters of a source line shown around an error
 
 
 def text_width(text: str) -> int:

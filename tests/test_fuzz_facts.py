@@ -231,10 +231,7 @@ def test_random_facts_evaluate_or_fail_located(ruleset, data):
     assert status in (0, 1, 2) and "Traceback" not in err_text, err_text
 
 
-# --- known engine bugs (strict xfail: they pass once the bug is fixed) ------------------------------------
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="engine bug: Program._as_of builds date(clearing_year, 12, 31) unguarded; "
-                          "a clearing_year outside 1..9999 raises ValueError (the CLI exits 70)")
+# --- clearing years outside the calendar ----------------------------------------------------------
 @pytest.mark.parametrize("year", [0, -1, 10000])
 def test_clearing_year_outside_the_calendar_is_a_located_error(year):
     prog = program("rulesets/sanya_2024.yaml")
@@ -244,7 +241,6 @@ def test_clearing_year_outside_the_calendar_is_a_located_error(year):
     assert evaluation.errors and all(err.span is not None for err in evaluation.errors)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: as above, through the command line (exit 70)")
 def test_clearing_year_outside_the_calendar_exits_2(tmp_path):
     facts = dict(base_facts("rulesets/sanya_2024.yaml"), clearing_year=99999)
     path = tmp_path / "facts.json"

@@ -30,7 +30,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from fuzzing import WORK, assert_located, evaluate_and_report, scaled
@@ -432,8 +432,13 @@ def well_typed(draw):
     return draw(typed(kind, entity=placement == "entity")), placement, kind
 
 
+_EXAMPLE_FACTS = {"m1": "0.00", "m2": "0.00", "r1": "100%", "n1": "1e-999999", "i1": 0, "b1": False,
+                  "d1": "2000-01-01", "t1": "H001", "g1": "优秀", "items": []}
+
+
 @scaled(1.0)
 @given(well_typed(), facts_strategy)
+@example(("(r1 / n1)", "rule", "rate"), _EXAMPLE_FACTS)  # found by the long run: a rate of 10^999999
 def test_well_typed_formulas_check_evaluate_and_report(formula_placement_kind, raw_facts):
     formula, placement, kind = formula_placement_kind
     text = ruleset_text(formula, placement, kind)
@@ -487,16 +492,22 @@ def test_edge_formulas(formula, placement):
 
 
 # --- known engine bugs (strict xfail: they pass once the bug is fixed) ------------------------------------
-@pytest.mark.xfail(strict=True, raises=decimal.InvalidOperation,
-                   reason="engine bug: datatypes.display rounds a number to 8 places with "
-                          "quantize in the default 28-digit context; a value with more than "
-                          "20 digits before the point and more than 8 after raises InvalidOperation "
-                          "(the CLI's `run` table then exits 70)")
+# Found by the fuzzers, fixed since (datatypes._wide): a number longer than the default 28 digits
+# made `run` exit 70 and `explain --format json` too (the trace is built with 34 digits).
 def test_display_of_a_long_number_does_not_crash():
     from rulesengine.datatypes import NUMBER, display
     value = Decimal("12345678901234567890123.123456789")
     assert display(value, NUMBER) == "≈12,345,678,901,234,567,890,123.12345679" or \
         display(value, NUMBER).startswith("≈12345678901234567890123.1234567")
+
+
+@pytest.mark.xfail(strict=True, raises=decimal.Overflow,
+                   reason="engine bug: datatypes.display shows a rate as a percentage with scaleb(2); "
+                          "a rate of 10^999998 or more (1 / 1e-999999) overflows: `run` exits 70 and "
+                          "`explain` reports an arithmetic error for a value `run --format json` prints")
+def test_display_of_a_huge_rate_does_not_crash():
+    from rulesengine.datatypes import RATE, display
+    assert display(Decimal("1E+999999"), RATE).endswith("%")
 
 
 @pytest.mark.xfail(strict=True,

@@ -314,10 +314,7 @@ def test_tiny_numbers_underflow_to_zero_without_error(tmp_path, capsys):
     assert values["square"] == "0" and values["scaled"] == "0.00"
 
 
-# --- known engine bugs (strict xfail: they pass once the bug is fixed) ------------------------------------
-@pytest.mark.xfail(strict=True, reason="engine bug: datatypes._bad_number_text calls Decimal(text) "
-                   "on scientific notation whose exponent has 19 or more digits (beyond decimal's "
-                   "MAX_EMAX); InvalidOperation escapes coerce and the CLI exits 70")
+# --- magnitudes beyond Decimal, long lines, oversized files --------------------------------------------
 @pytest.mark.parametrize("value", ["1e+99999999999999999999", "1e-99999999999999999999",
                                    "1.5E+9999999999999999999"])
 @pytest.mark.parametrize("kind", ["number", "money"])
@@ -328,16 +325,12 @@ def test_exponent_beyond_decimal_limits_is_a_bad_fact(tmp_path, value, kind):
     refused(cli("run", ruleset(tmp_path, NUMBER_RULESET), "--facts", str(path)), "bad-fact")
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: as above, for a parameter's value in a ruleset "
-                   "(rulesengine validate exits 70)")
 def test_exponent_beyond_decimal_limits_in_a_ruleset_is_a_bad_value(tmp_path):
     body = ("parameters:\n  k: {label: 系数, type: number, value: 1e+99999999999999999999, citation: 一}\n"
             "rules:\n  r: {label: 乙, type: number, formula: k * 2, citation: 二}\n")
     refused(cli("validate", ruleset(tmp_path, body)), "bad-value")
 
 
-@pytest.mark.xfail(strict=True, reason="usability bug: the excerpt prints the whole source line, "
-                   "so one error in a one-line JSON facts file (a common export) prints the file")
 def test_an_error_in_a_long_line_prints_a_short_excerpt(tmp_path):
     facts = sanya_facts()
     facts["budget_adjustment"] = "1,234.50"  # one bad value ...
@@ -349,8 +342,6 @@ def test_an_error_in_a_long_line_prints_a_short_excerpt(tmp_path):
     assert len(done.stderr) < 5_000 * (done.stderr.count("error[") or 1)
 
 
-@pytest.mark.xfail(strict=True, reason="the size-limit error has no hint, unlike every error of "
-                   "the catalogue (tests/test_bad.py asserts a hint for each)")
 def test_size_limit_error_has_a_hint(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_bytes(b"#" * (MAX_FILE_BYTES + 1))
