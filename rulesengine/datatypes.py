@@ -12,7 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from .i18n import N_, _
@@ -188,14 +188,14 @@ def _number(value: Any, kind: str) -> Decimal:
             return Decimal(text)
         match = _PERCENT.fullmatch(text)
         if match and kind == "rate":
-            return Decimal(match.group(1)).scaleb(-2)
+            return shift(Decimal(match.group(1)), -2)
         if match:
             raise ValueProblem(_("{value} is a percentage, but a plain number is expected").format(
                                    value=_show(value)),
                                _("an amount is written in yuan, e.g. 1234.50; percentages are "
                                  "rates (declare the value as rate if it is one)") if kind == "money"
                                else _("write it as a fraction, {fraction}, or declare the value as "
-                                      "rate").format(fraction=_plain(Decimal(match.group(1)).scaleb(-2))))
+                                      "rate").format(fraction=_plain(shift(Decimal(match.group(1)), -2))))
         return _bad_number_text(text, kind)
     raise ValueProblem(_("expected a number, got {value}").format(value=_show(value)), _how(kind))
 
@@ -260,7 +260,7 @@ def _bad_number_text(text: str, kind: str = "number") -> Decimal:
                 _("check the value: below 10^18")
         elif kind == "rate" and out is not None:
             hint = _("write the fraction {fraction}, or a percentage: {percent}%").format(
-                fraction=out, percent=_plain(written.scaleb(2)))
+                fraction=out, percent=_plain(shift(written, 2)))
         elif out is not None:
             hint = _("write the digits out: {digits}").format(digits=out)
         else:
@@ -319,7 +319,7 @@ def display(value: Any, type_: Type) -> str:
         if type_.kind == "money":
             return f"{_fen(value):,f}"
         if type_.kind == "rate":
-            return f"{_rounded(value.scaleb(2), 4)}%"
+            return f"{_rounded(shift(value, 2), 4)}%"
         return _rounded(value, 8)
     if isinstance(value, int):
         return f"{value:,}" if abs(value) >= 10_000 else str(value)
@@ -328,6 +328,15 @@ def display(value: Any, type_: Type) -> str:
     if isinstance(value, str):
         return f'"{value}"'
     return str(value)
+
+
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+def shift(value: Decimal, places: int) -> Decimal:
+    """``value`` × 10^places, exactly: 5 -> 0.05 for a percentage, whatever its length (the
+    default context would round a 30-digit percentage to 28 digits, or overflow)."""
+    return value.scaleb(places, context=_EXACT)
 
 
 def _rounded(value: Decimal, places: int) -> str:

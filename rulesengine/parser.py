@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast
 from .builtins import AGGREGATE_ONLY, AGGREGATES
+from .datatypes import shift
 from .errors import FormulaSyntaxError, RulesError
 from .i18n import N_, _
 from .source import Span
@@ -199,7 +200,7 @@ class ToAst(Transformer):
         (token,) = children
         digits = token.value[:-1].replace("_", "")
         self._check_size(digits, token)
-        return ast.Percent(**self._at(meta), value=Decimal(digits).scaleb(-2))
+        return ast.Percent(**self._at(meta), value=shift(Decimal(digits), -2))
 
     def _check_size(self, digits: str, token: Token) -> None:
         if len(digits.replace(".", "")) > MAX_NUMBER_DIGITS:

@@ -5,7 +5,6 @@ outcome must look like, and the precise regions of the known engine bugs they st
 from __future__ import annotations
 
 import atexit
-import decimal
 import json
 import shutil
 import tempfile
@@ -40,87 +39,22 @@ def assert_located(err: BaseException) -> None:
         assert render(item)
 
 
-# --- known bug: displaying long numbers ------------------------------------------------------------
-def known_display_bug(value, kind: str) -> bool:
-    """Known engine bug (test_fuzz_formulas.py::test_display_of_a_huge_rate_does_not_crash):
-    ``datatypes.display`` shows a rate as a percentage with ``scaleb(2)`` in the ambient
-    context; a rate of 10^999998 or more overflows (``run`` exits 70, ``explain`` reports an
-    arithmetic error for a value that was computed)."""
-    if kind != "rate" or isinstance(value, bool) or not isinstance(value, Decimal) \
-            or not value.is_finite():
-        return False
-    try:
-        decimal.Context(prec=34).scaleb(value, 2)
-    except decimal.Overflow:
-        return True
-    return False
-
-
-def displayed_values(program, evaluation, facts: dict | None = None) -> list[tuple]:
-    """(value, type kind) of everything a report or trace may display."""
-    decls = program.ruleset.declarations
-    pairs = []
-    sources = list(evaluation.values.items()) + list((facts or {}).items())
-    for node, value in sources:
-        decl = decls.get(node)
-        if decl is not None and hasattr(decl, "type"):
-            for one in (value if isinstance(value, list) else [value]):
-                pairs.append((one, decl.type.kind))
-    for name, records in (facts or {}).items():  # per-record facts (Records)
-        entity = program.ruleset.collections.get(name)
-        if entity is not None and hasattr(records, "columns"):
-            for field, column in records.columns.items():
-                decl = decls.get(f"{entity.id}.{field}")
-                if decl is not None:
-                    pairs += [(v, decl.type.kind) for v in column]
-    for check in evaluation.checks:
-        kind = check.side_type.kind if check.side_type else "number"
-        sides = list(check.sides or ())
-        for record in check.records or ():
-            sides += list(record.sides or ())
-        pairs += [(v, kind) for v in sides]
-        if check.difference is not None:
-            pairs.append((check.difference, kind))
-        for record in check.records or ():
-            if record.difference is not None:
-                pairs.append((record.difference, kind))
-    return pairs
-
-
-def in_display_bug(program, evaluation, facts=None) -> bool:
-    return any(known_display_bug(v, k) for v, k in displayed_values(program, evaluation, facts))
-
-
 # --- evaluation and reports -------------------------------------------------------------------------
 def evaluate_and_report(program, facts: dict, *, validate_trace: bool = True):
     """Evaluate with a trace and render every output; return the evaluation.
 
-    Nothing may raise except inside the known display bug's region, and every error the
-    evaluation reports is our own and located."""
-    try:
-        evaluation = program.evaluate(facts, trace=True)
-    except decimal.DecimalException:
-        evaluation = program.evaluate(facts)
-        assert in_display_bug(program, evaluation, facts), \
-            "a decimal exception escaped Program.evaluate(trace=True) outside the known display bug"
-        traced = False
-    else:
-        traced = True
+    Nothing may raise, and every error the evaluation reports is our own and located."""
+    evaluation = program.evaluate(facts, trace=True)
     for err in evaluation.errors:
         assert_located(err)
     for warning in evaluation.warnings:
         assert isinstance(warning, RulesError) and render(warning)
-    buggy = in_display_bug(program, evaluation, facts)
-    try:
-        dumps(run_json(program, evaluation))
-        if traced:
-            data = json.loads(dumps(trace_json(program, evaluation)))
-            if validate_trace:
-                TRACE_SCHEMA.validate(data)
-            trace_text(program, evaluation)
-        run_table(program, evaluation)
-    except decimal.DecimalException:
-        assert buggy, "a decimal exception in a report outside the known display bug"
+    dumps(run_json(program, evaluation))
+    data = json.loads(dumps(trace_json(program, evaluation)))
+    if validate_trace:
+        TRACE_SCHEMA.validate(data)
+    trace_text(program, evaluation)
+    run_table(program, evaluation)
     return evaluation
 
 
