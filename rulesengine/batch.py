@@ -40,7 +40,7 @@ from .driver import load_program
 from .errors import UsageError, did_you_mean, render
 from .evaluator import Program
 from .facts import bind_facts, read_facts
-from .model import CLEARING_YEAR, Check, Input, Parameter, Rule
+from .model import CLEARING_YEAR, Check, Input, Rule
 from .output import write_atomic
 from .records import Records
 
@@ -627,7 +627,7 @@ def _missing_facts(program: Program, given: set[str]) -> list[str]:
     missing = []
     for node_id in order:
         decl = ruleset.declarations[node_id]
-        if decl.entity is None and (isinstance(decl, Input) or (isinstance(decl, Parameter) and decl.open)):
+        if decl.entity is None and decl.is_fact:
             if node_id not in given and node_id != CLEARING_YEAR and program.graph.graph.out_degree(node_id):
                 missing.append(node_id)
     return missing
@@ -1023,7 +1023,7 @@ class _RowBatch:
 
     def _fields(self) -> dict[str, Any]:
         return {d.id: d for d in self.ruleset.declarations.values()
-                if d.entity is None and (isinstance(d, Input) or (isinstance(d, Parameter) and d.open))}
+                if d.entity is None and d.is_fact}
 
     def _load(self):
         fields = self._fields()

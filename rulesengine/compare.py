@@ -16,7 +16,7 @@ from .evaluator import Evaluation, Program
 from .facts import bind_facts
 from .glossary import GLOSSARY
 from .i18n import _
-from .model import Declaration, FactSet, Input, Parameter
+from .model import Declaration, FactSet
 from .source import text_width
 
 
@@ -54,9 +54,7 @@ def compare(programs: list[Program], facts: FactSet) -> list[Column]:
         column = Column(program, concepts_of(program))
         columns.append(column)
         ruleset = program.ruleset
-        accepted = {d.id for d in ruleset.declarations.values() if d.entity is None and
-                    (isinstance(d, Input) or (isinstance(d, Parameter) and d.open))}
-        accepted |= set(ruleset.collections)
+        accepted = set(ruleset.fact_names())
         mine = {k: v for k, v in facts.values.items() if k in accepted}
         column.ignored = sorted(k for k in facts.values if k not in accepted)
         try:
@@ -76,8 +74,7 @@ def compare(programs: list[Program], facts: FactSet) -> list[Column]:
 def _missing_facts(program: Program, target: str, bound: dict) -> list[str]:
     decls = program.ruleset.declarations
     needed = program.graph.requirements([target])
-    return sorted(n for n in needed if n not in bound and decls[n].entity is None and
-                  (isinstance(decls[n], Input) or (isinstance(decls[n], Parameter) and decls[n].open)))
+    return sorted(n for n in needed if n not in bound and decls[n].entity is None and decls[n].is_fact)
 
 
 def _rows(columns: list[Column]) -> list[str]:

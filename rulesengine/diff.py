@@ -298,8 +298,7 @@ def _same(a: Any, b: Any) -> bool:
 def _evaluate(program: Program, facts: FactSet, source: str, as_of: date | None) -> tuple[Evaluation, list[str]]:
     """Bind only the facts this version declares; evaluate everything."""
     ruleset = program.ruleset
-    accepted = {d.id for d in ruleset.declarations.values() if d.entity is None and
-                (isinstance(d, Input) or (isinstance(d, Parameter) and d.open))} | set(ruleset.collections)
+    accepted = set(ruleset.fact_names())
     kept = {k: v for k, v in facts.values.items() if k in accepted}
     ignored = [k for k in facts.values if k not in accepted]
     bound = bind_facts(ruleset, FactSet(kept, facts.span_of, facts.key_span_of))

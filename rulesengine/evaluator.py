@@ -246,7 +246,7 @@ class Program:
                 if gap is None:
                     continue
                 message, hint = gap
-            elif name in facts or not (isinstance(decl, Input) or (isinstance(decl, Parameter) and decl.open)):
+            elif name in facts or not decl.is_fact:
                 continue
             else:
                 message = (_("missing open parameter '{id}' ({label})") if isinstance(decl, Parameter)

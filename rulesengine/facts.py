@@ -59,9 +59,7 @@ def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
     """Check and type every fact; raise CheckFailed listing every problem."""
     errors: list[RulesError] = []
     bound: dict[str, Any] = dict(bind_records(ruleset, facts, errors))
-    accepted = [d.id for d in ruleset.declarations.values() if d.entity is None and
-                (isinstance(d, Input) or (isinstance(d, Parameter) and d.open))]
-    accepted += list(ruleset.collections)
+    accepted = ruleset.fact_names()
     for name, raw in facts.values.items():
         if name in ruleset.collections:
             continue

@@ -1191,7 +1191,7 @@ class FastProgram:
                     return True
                 if isinstance(decl, Input) and any(v is None for v in facts[collection].columns[decl.name]):
                     return True
-            elif isinstance(decl, Input) or (isinstance(decl, Parameter) and decl.open):
+            elif decl.is_fact:
                 if node_id not in facts and node_id != CLEARING_YEAR:
                     return True
         return False
@@ -1343,7 +1343,7 @@ class FastProgram:
             else:
                 result.values[node_id] = value
             return
-        if isinstance(decl, Input) or (isinstance(decl, Parameter) and decl.open):
+        if decl.is_fact:
             if node_id != CLEARING_YEAR:
                 result.errors.append(MissingFactError(f"missing fact '{node_id}' ({decl.label})",
                                                       span=decl.span,

@@ -55,6 +55,11 @@ class Declaration:
         """The id as written in its own scope (without the entity prefix)."""
         return self.id.rpartition(".")[2] if self.entity else self.id
 
+    @property
+    def is_fact(self) -> bool:
+        """Supplied with the facts: an input, or a parameter the document leaves open."""
+        return False
+
 
 @dataclass(frozen=True)
 class DatedValue:
@@ -71,6 +76,10 @@ class Parameter(Declaration):
     dated: tuple[DatedValue, ...] = ()  # ascending by start; the value in force is chosen by as-of
     kind = "parameter"
 
+    @property
+    def is_fact(self) -> bool:
+        return self.open
+
     def value_on(self, day: date) -> DatedValue | None:
         """The dated value in force on ``day`` (None before the first)."""
         found = None
@@ -85,6 +94,10 @@ class Input(Declaration):
     minimum: Any = None
     maximum: Any = None
     kind = "input"
+
+    @property
+    def is_fact(self) -> bool:
+        return True
 
 
 @dataclass
@@ -224,6 +237,11 @@ class Ruleset:
 
     def of_kind(self, kind: str) -> list[Declaration]:
         return [d for d in self.declarations.values() if d.kind == kind]
+
+    def fact_names(self) -> list[str]:
+        """What a facts file may give: top-level inputs and open parameters, and collections."""
+        return [d.id for d in self.declarations.values() if d.entity is None and d.is_fact] + \
+            list(self.collections)
 
     def reference(self, decl: Declaration) -> str:
         """Policy citation as people read it: 三医保〔2024〕6号 三(三)6."""
