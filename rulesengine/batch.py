@@ -41,7 +41,7 @@ from .errors import UsageError, did_you_mean, render
 from .evaluator import Program
 from .facts import bind_facts, read_facts
 from .model import CLEARING_YEAR, Check, Input, Rule
-from .output import write_atomic
+from .output import write_atomic, write_text
 from .records import Records
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -990,12 +990,7 @@ def _write_traces(target: str, items: Iterator[tuple[Any, dict]]) -> None:
     os.makedirs(target, exist_ok=True)
     for key, document in items:
         safe = re.sub(r"[^\w.-]", "_", str(key))
-        write_atomic(os.path.join(target, f"{safe}.json"), lambda p, d=document: _write_text(p, dumps(d)))
-
-
-def _write_text(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
+        write_text(os.path.join(target, f"{safe}.json"), dumps(document))
 
 
 def _text(value: Any, type_) -> Any:
@@ -1225,9 +1220,8 @@ def _python_value(column: Column, value: tuple) -> Any:
     return Decimal(ints).scaleb(-scale) if scale else Decimal(ints)
 
 
-def add_batch_parser(sub) -> None:
-    """The ``batch`` subcommand's arguments (cli.py adds the command with this)."""
-    import argparse
+def add_batch_parser(sub):
+    """The ``batch`` subcommand's own arguments (cli.py adds the command and --as-of)."""
     batch = sub.add_parser("batch", help="evaluate a ruleset over tables (CSV, JSON Lines, .xlsx): "
                                          "a result row per record or per row")
     batch.add_argument("ruleset", metavar="RULESET")
@@ -1248,11 +1242,4 @@ def add_batch_parser(sub) -> None:
     batch.add_argument("--keep-going", action="store_true",
                        help="leave bad rows out and compute the rest (default: no output when a "
                             "row is bad)")
-
-    def as_of(text: str):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2025-12-31") from None
-    batch.add_argument("--as-of", type=as_of, metavar="YYYY-MM-DD",
-                       help="date for dated parameter values and validity")
+    return batch

@@ -10,26 +10,27 @@ from __future__ import annotations
 
 import argparse
 import glob
-from datetime import date
 import os
 import sys
+from datetime import date
 from typing import Sequence
 
 from .batch import add_batch_parser, run_batch
 from .compare import compare, compare_json, compare_table
 from .coverage import coverage, coverage_json, coverage_text
+from .diff import RulesetDiff, diff_json, diff_results, diff_rulesets, diff_text
 from .driver import load_program
 from .errors import RulesError, UsageError, flatten, render
 from .evaluator import Evaluation, Program
 from .facts import bind_facts, check_fact_sets, example_facts, read_facts
 from .i18n import LANGUAGES, _, argparse_messages, set_language, severity_name
-from .report import dumps, run_json, run_table, trace_json, trace_text
-from .testrunner import run_tests
-from .diff import RulesetDiff, diff_json, diff_results, diff_rulesets, diff_text
 from .output import write_text
-from .render_graph import FORMATS as GRAPH_FORMATS, render_graph
+from .render_graph import FORMATS as GRAPH_FORMATS
+from .render_graph import render_graph
 from .render_html import render_html
 from .render_md import render_md
+from .report import dumps, run_json, run_table, trace_json, trace_text
+from .testrunner import run_tests
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -62,13 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("ruleset", metavar="RULESET")
         if name == "explain":
             command.add_argument("targets", nargs="+", metavar="TARGET", help=_("rule or check ids"))
-        source = command.add_mutually_exclusive_group(required=True)
-        source.add_argument("--facts", metavar="FILE", help=_("facts as YAML or JSON"))
-        source.add_argument("--example", nargs="?", const="", metavar="NAME",
-                            help=_("use an example of the ruleset (default: the first)"))
-        command.add_argument("--as-of", type=_iso_date, metavar="YYYY-MM-DD",
-                             help=_("date for dated parameter values and validity (default: 31 "
-                                    "December of the fact clearing_year, else the ruleset's start)"))
+        _fact_options(command, required=True)
         if name == "run":
             command.add_argument("--target", action="append", dest="targets", metavar="ID",
                                  help=_("compute only this result (repeatable)"))
@@ -95,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--facts", required=True, metavar="FILE", help=_("facts as YAML or JSON"))
     comp.add_argument("--format", choices=("table", "json"), default="table")
     _add_report_parsers(sub)
-    add_batch_parser(sub)
+    _as_of_option(add_batch_parser(sub))
     return parser
 
 
@@ -131,6 +126,10 @@ def _fact_options(command, *, required: bool) -> None:
     source.add_argument("--facts", metavar="FILE", help=_("facts as YAML or JSON"))
     source.add_argument("--example", nargs="?", const="", metavar="NAME",
                         help=_("use an example of the ruleset (default: the first)"))
+    _as_of_option(command)
+
+
+def _as_of_option(command) -> None:
     command.add_argument("--as-of", type=_iso_date, metavar="YYYY-MM-DD",
                          help=_("date for dated parameter values and validity (default: 31 "
                                 "December of the fact clearing_year, else the ruleset's start)"))
@@ -218,14 +217,23 @@ def _expand(paths: Sequence[str]) -> list[str]:
     return files
 
 
+def _load(path: str, *, with_facts: bool = False) -> Program | None:
+    """Load a ruleset (and check its examples' and tests' facts); report a failure, give None."""
+    try:
+        program = load_program(path)
+        if with_facts:
+            check_fact_sets(program.ruleset)
+    except RulesError as err:
+        _report(err)
+        return None
+    return program
+
+
 def _validate(args) -> int:
     status = EXIT_OK
     for path in _expand(args.paths):
-        try:
-            program = load_program(path)
-            check_fact_sets(program.ruleset)
-        except RulesError as err:
-            _report(err)
+        program = _load(path, with_facts=True)
+        if program is None:
             status = EXIT_INVALID
             continue
         for warning in program.ruleset.warnings:
@@ -303,16 +311,12 @@ def _emit(text: str, path: str | None) -> None:
 def _test(args) -> int:
     paths = _expand(args.paths or ["rulesets"])
     if not paths:
-        print(f"{severity_name('error')}[usage]: " + _("no rulesets found (give RULESET paths)"),
-              file=sys.stderr)
-        return EXIT_INVALID
+        return _emit_usage(_("no rulesets found (give RULESET paths)"))
     passed = failed = 0
     status = EXIT_OK
     for path in paths:
-        try:
-            program = load_program(path)
-        except RulesError as err:
-            _report(err)
+        program = _load(path)
+        if program is None:
             status = EXIT_INVALID
             continue
         for outcome in run_tests(program):
@@ -332,10 +336,8 @@ def _test(args) -> int:
 def _coverage(args) -> int:
     status = EXIT_OK
     for path in _expand(args.paths):
-        try:
-            program = load_program(path)
-        except RulesError as err:
-            _report(err)
+        program = _load(path)
+        if program is None:
             status = EXIT_INVALID
             continue
         report = coverage(program.ruleset)
@@ -394,6 +396,5 @@ def _diff(args) -> int:
 
 
 _COMMANDS = {"validate": _validate, "run": _run, "explain": _explain, "test": _test,
-             "coverage": _coverage, "compare": _compare}
-_COMMANDS.update({"graph": _graph, "workbook": _workbook, "diff": _diff})
-_COMMANDS["batch"] = run_batch
+             "coverage": _coverage, "compare": _compare, "graph": _graph, "workbook": _workbook,
+             "diff": _diff, "batch": run_batch}

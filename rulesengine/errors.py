@@ -169,6 +169,24 @@ class UsageError(RulesError):
     code = "usage"
 
 
+class OutputError(RulesError):
+    """The output file cannot be written (no such directory, no permission, disk full)."""
+
+    code = "file-unwritable"
+
+
+class ToolMissingError(RulesError):
+    """An external program the output needs (Graphviz's ``dot``) is not installed."""
+
+    code = "tool-missing"
+
+
+class ToolFailedError(RulesError):
+    """The external program ran but failed."""
+
+    code = "tool-failed"
+
+
 # --- warnings -------------------------------------------------------------------------
 class RulesWarning(RulesError):
     severity = "warning"

@@ -11,14 +11,8 @@ import os
 import tempfile
 from typing import Callable
 
-from .errors import RulesError
+from .errors import OutputError
 from .i18n import _
-
-
-class OutputError(RulesError):
-    """The output file cannot be written (no such directory, no permission, disk full)."""
-
-    code = "file-unwritable"
 
 
 def write_atomic(path: str, write: Callable[[str], None]) -> None:

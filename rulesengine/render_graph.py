@@ -18,10 +18,10 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 
-from .errors import RulesError, UnknownTargetError, did_you_mean
+from .errors import ToolFailedError, ToolMissingError, UnknownTargetError, did_you_mean
 from .evaluator import Program
-from .i18n import _
 from .explanation import kind_word, period_text, word
+from .i18n import _
 from .model import Declaration, Entity
 
 FONT = "Noto Sans CJK SC,Source Han Sans SC,Microsoft YaHei,sans-serif"
@@ -38,18 +38,6 @@ _MERMAID_SHAPE = {"input": ('(["', '"])'), "parameter": ('[["', '"]]'), "table":
                   "rule": ('["', '"]'), "check": ('{{"', '"}}')}
 _HIGHLIGHT = "#c62828"
 _DIM = "#b8bec6"
-
-
-class ToolMissingError(RulesError):
-    """An external program the output needs (Graphviz's ``dot``) is not installed."""
-
-    code = "tool-missing"
-
-
-class ToolFailedError(RulesError):
-    """The external program ran but failed."""
-
-    code = "tool-failed"
 
 
 @dataclass
