@@ -76,3 +76,20 @@ def write_json(tmp_path):
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         return str(path)
     return write
+
+
+def same_file(a: str, b: pathlib.Path) -> bool:
+    return pathlib.Path(a).resolve() == b.resolve()
+
+
+def locate(path: pathlib.Path, needle: str, after: str | None = None) -> tuple[int, int]:
+    """1-based (line, column) of the first ``needle`` in the file (on or after the first
+    line containing ``after``), counted in characters from the file text itself."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    start = 0
+    if after is not None:
+        start = next(i for i, line in enumerate(lines) if after in line)
+    for number, line in enumerate(lines[start:], start + 1):
+        if needle in line:
+            return number, line.index(needle) + 1
+    raise AssertionError(f"{needle!r} not in {path}")

@@ -25,7 +25,7 @@ from decimal import Decimal as D
 import jsonschema
 import pytest
 
-from conftest import METADATA
+from conftest import METADATA, locate, same_file
 from rulesengine.cli import main
 from rulesengine.driver import load_program
 from rulesengine.errors import CheckFailed, RulesError, flatten
@@ -67,23 +67,6 @@ def fact_errors(tmp_path, prog, text: str) -> tuple[list[RulesError], pathlib.Pa
 def per_record(prog, evaluation, decl_id: str) -> dict:
     """A per-record value as {record key: value}."""
     return dict(zip(evaluation.keys(decl_id, prog.ruleset), evaluation.values[decl_id]))
-
-
-def locate(path: pathlib.Path, needle: str, after: str | None = None) -> tuple[int, int]:
-    """1-based (line, column) of the first ``needle`` in the file (on or after the first
-    line containing ``after``), counted in characters from the file text itself."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    start = 0
-    if after is not None:
-        start = next(i for i, line in enumerate(lines) if after in line)
-    for number, line in enumerate(lines[start:], start + 1):
-        if needle in line:
-            return number, line.index(needle) + 1
-    raise AssertionError(f"{needle!r} not in {path}")
-
-
-def same_file(a: str, b: pathlib.Path) -> bool:
-    return pathlib.Path(a).resolve() == b.resolve()
 
 
 def at(err: RulesError, path: pathlib.Path, line: int, col: int) -> bool:

@@ -17,7 +17,7 @@ from decimal import Decimal as D
 import jsonschema
 import pytest
 
-from conftest import METADATA
+from conftest import METADATA, locate, same_file
 from rulesengine.cli import main
 from rulesengine.driver import load_program
 from rulesengine.errors import CheckFailed, RulesError, flatten
@@ -41,18 +41,6 @@ def evaluate_dates(tmp_path, facts_text: str, **kw):
     prog = load_program(str(DATES))
     facts = bind_facts(prog.ruleset, read_facts(str(write(tmp_path, facts_text))))
     return prog, prog.evaluate(facts, **kw)
-
-
-def same_file(a: str, b: pathlib.Path) -> bool:
-    return pathlib.Path(a).resolve() == b.resolve()
-
-
-def locate(path: pathlib.Path, needle: str) -> tuple[int, int]:
-    """1-based (line, column) of the first ``needle``, counted in the file text itself."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if needle in line:
-            return number, line.index(needle) + 1
-    raise AssertionError(f"{needle!r} not in {path}")
 
 
 def cli(capsys, *argv):

@@ -20,7 +20,7 @@ from decimal import Decimal as D
 import jsonschema
 import pytest
 
-from conftest import METADATA
+from conftest import METADATA, locate, same_file
 from rulesengine.cli import main
 from rulesengine.driver import load_program
 from rulesengine.errors import CheckFailed, RulesError, flatten
@@ -59,18 +59,6 @@ def load_errors(path: pathlib.Path) -> list[RulesError]:
     with pytest.raises(RulesError) as info:
         load_program(str(path))
     return flatten(info.value)
-
-
-def same_file(a: str, b: pathlib.Path) -> bool:
-    return pathlib.Path(a).resolve() == b.resolve()
-
-
-def locate(path: pathlib.Path, needle: str) -> tuple[int, int]:
-    """1-based (line, column) of the first ``needle``, counted in the file text itself."""
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if needle in line:
-            return number, line.index(needle) + 1
-    raise AssertionError(f"{needle!r} not in {path}")
 
 
 def at(err: RulesError, path: pathlib.Path, position: tuple[int, int]) -> bool:
