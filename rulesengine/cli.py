@@ -15,22 +15,22 @@ import sys
 from datetime import date
 from typing import Sequence
 
-from .batch import add_batch_parser, run_batch
-from .compare import compare, compare_json, compare_table
-from .coverage import coverage, coverage_json, coverage_text
-from .diff import RulesetDiff, diff_json, diff_results, diff_rulesets, diff_text
-from .driver import load_program
-from .errors import RulesError, UsageError, flatten, render
-from .evaluator import Evaluation, Program
-from .facts import bind_facts, check_fact_sets, example_facts, read_facts
-from .i18n import LANGUAGES, _, argparse_messages, set_language, severity_name
-from .output import write_text
-from .render_graph import FORMATS as GRAPH_FORMATS
-from .render_graph import render_graph
-from .render_html import render_html
-from .render_md import render_md
-from .report import dumps, run_json, run_table, trace_json, trace_text
-from .testrunner import run_tests
+from .batch.run import add_batch_parser, run_batch
+from .commands.compare import compare, compare_json, compare_table
+from .commands.coverage import coverage, coverage_json, coverage_text
+from .commands.diff import RulesetDiff, diff_json, diff_results, diff_rulesets, diff_text
+from .evaluate.driver import load_program
+from .core.errors import RulesError, UsageError, flatten, render
+from .evaluate.evaluator import Evaluation, Program
+from .evaluate.facts import bind_facts, check_fact_sets, example_facts, read_facts
+from .core.i18n import LANGUAGES, _, argparse_messages, set_language, severity_name
+from .core.output import write_text
+from .views.render_graph import FORMATS as GRAPH_FORMATS
+from .views.render_graph import render_graph
+from .views.render_html import render_html
+from .views.render_md import render_md
+from .views.report import dumps, run_json, run_table, trace_json, trace_text
+from .commands.testrunner import run_tests
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -369,7 +369,7 @@ def _graph(args) -> int:
 
 
 def _workbook(args) -> int:
-    from .workbook import write_workbook  # openpyxl loads only for this command
+    from .views.workbook import write_workbook  # openpyxl loads only for this command
 
     if not args.output.lower().endswith(".xlsx"):
         raise UsageError(_("the workbook must be an .xlsx file, not '{path}'").format(path=args.output),

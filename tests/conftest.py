@@ -3,8 +3,8 @@ import pathlib
 
 import pytest
 
-from rulesengine.i18n import set_language
-from rulesengine.loader import load_ruleset
+from rulesengine.core.i18n import set_language
+from rulesengine.load.loader import load_ruleset
 
 try:  # the hypothesis profiles (README, "Fuzzing"): bounded and seeded by default
     from hypothesis import HealthCheck, Phase, settings

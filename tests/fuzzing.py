@@ -15,9 +15,9 @@ import jsonschema
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from rulesengine.errors import RulesError, flatten, render
-from rulesengine.loader import schema
-from rulesengine.report import dumps, run_json, run_table, trace_json, trace_text
+from rulesengine.core.errors import RulesError, flatten, render
+from rulesengine.load.loader import schema
+from rulesengine.views.report import dumps, run_json, run_table, trace_json, trace_text
 
 TRACE_SCHEMA = jsonschema.Draft202012Validator(schema("trace"))
 

@@ -19,7 +19,7 @@ import time
 import pytest
 
 from rulesengine.cli import main
-from rulesengine.loader import load_ruleset
+from rulesengine.load.loader import load_ruleset
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ZIBO = ROOT / "rulesets" / "zibo_2025.yaml"

@@ -19,11 +19,11 @@ import pytest
 
 from conftest import METADATA, locate, same_file
 from rulesengine.cli import main
-from rulesengine.driver import load_program
-from rulesengine.errors import CheckFailed, RulesError, flatten
-from rulesengine.facts import bind_facts, example_facts, read_facts
-from rulesengine.loader import schema
-from rulesengine.report import dumps, run_json, trace_json
+from rulesengine.evaluate.driver import load_program
+from rulesengine.core.errors import CheckFailed, RulesError, flatten
+from rulesengine.evaluate.facts import bind_facts, example_facts, read_facts
+from rulesengine.load.loader import schema
+from rulesengine.views.report import dumps, run_json, trace_json
 
 FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
 DATES = FIXTURES / "dates.yaml"

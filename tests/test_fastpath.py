@@ -27,12 +27,12 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from rulesengine.driver import load_program  # noqa: E402
-from rulesengine.facts import bind_facts, example_facts  # noqa: E402
-from rulesengine.fastpath import (FastProgram, Fixed, Ratio, compare, divide, round_to,  # noqa: E402
+from rulesengine.evaluate.driver import load_program  # noqa: E402
+from rulesengine.evaluate.facts import bind_facts, example_facts  # noqa: E402
+from rulesengine.evaluate.fastpath import (FastProgram, Fixed, Ratio, compare, divide, round_to,  # noqa: E402
                                   table_from_records, vector_from_values)
-from rulesengine.model import FactSet  # noqa: E402
-from rulesengine.report import run_json  # noqa: E402
+from rulesengine.check.model import FactSet  # noqa: E402
+from rulesengine.views.report import run_json  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OPS = ROOT / "tests" / "fixtures" / "fastpath_ops.yaml"
@@ -167,7 +167,7 @@ def test_every_example_and_test_of_the_rulesets_is_identical(path):
     """Seed rulesets and test fixtures (collections, dates, dated parameters, modules), each
     example and test, as of its own date and of two others (stale and out-of-period values)."""
     from datetime import date
-    from rulesengine.facts import test_facts
+    from rulesengine.evaluate.facts import test_facts
     program = load_program(str(path))
     fast = FastProgram(program)
     sets = [example.facts for example in program.ruleset.examples.values()]
@@ -214,7 +214,7 @@ def test_a_twice_rounded_quotient_at_a_threshold_goes_to_the_decimal_path():
     # (1 / 3) × 3 is exactly 1, but the Decimal path holds 0.999…9 (34 digits): whether it is
     # below 1 depends on that, so the row is unsure and recomputed by the Decimal path
     third = divide(_fixed("1"), _fixed("3"), None)
-    from rulesengine.fastpath import mul
+    from rulesengine.evaluate.fastpath import mul
     unsure: list = []
     compare("<", mul(third, _fixed("3")), _fixed("1"), unsure)
     assert unsure[0].tolist() == [True]
@@ -260,8 +260,8 @@ def test_ratio_columns_convert_like_the_decimal_path(ops):
 
 def test_the_decimal_path_runs_without_numpy():
     code = ("import sys; sys.modules['numpy'] = None\n"
-            "from rulesengine.driver import load_program\n"
-            "from rulesengine.facts import bind_facts, example_facts\n"
+            "from rulesengine.evaluate.driver import load_program\n"
+            "from rulesengine.evaluate.facts import bind_facts, example_facts\n"
             f"p = load_program({str(SANYA)!r})\n"
             "e = p.evaluate(bind_facts(p.ruleset, example_facts(p.ruleset, None)))\n"
             "print(e.values['settlement_amount'])\n")

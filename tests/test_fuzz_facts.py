@@ -32,9 +32,9 @@ from hypothesis import strategies as st
 from fuzzing import (WORK, assert_located, evaluate_and_report, extreme, get, kind_at, paths, put,
                      scaled)
 from rulesengine.cli import main
-from rulesengine.driver import load_program
-from rulesengine.facts import bind_facts, read_facts
-from rulesengine.loader import load_ruleset
+from rulesengine.evaluate.driver import load_program
+from rulesengine.evaluate.facts import bind_facts, read_facts
+from rulesengine.load.loader import load_ruleset
 
 pytestmark = pytest.mark.fuzz
 

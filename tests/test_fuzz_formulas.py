@@ -11,9 +11,9 @@ Three sources of formulas:
 * a soup of the language's tokens joined by random separators;
 * random text: any Unicode (CJK, full-width forms, control characters, lone surrogates).
 
-Each goes through :func:`rulesengine.parser.parse_formula` and, placed in a small ruleset (a
+Each goes through :func:`rulesengine.load.parser.parse_formula` and, placed in a small ruleset (a
 top-level rule, a rule of an entity, or a check), through the whole loading pipeline
-(:func:`rulesengine.driver.load_program`: schema, checker, graph, compiler). A formula the
+(:func:`rulesengine.evaluate.driver.load_program`: schema, checker, graph, compiler). A formula the
 checker accepts is then evaluated over random valid facts and reported in every format; a
 well-typed formula must not go wrong at run time other than with a located evaluation error.
 
@@ -33,10 +33,10 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from fuzzing import WORK, assert_located, evaluate_and_report, scaled
-from rulesengine.driver import load_program
-from rulesengine.errors import TypeMismatchError, flatten
-from rulesengine.facts import bind_facts, read_facts
-from rulesengine.parser import MAX_FORMULA_CHARS, parse_formula, text_origin
+from rulesengine.evaluate.driver import load_program
+from rulesengine.core.errors import TypeMismatchError, flatten
+from rulesengine.evaluate.facts import bind_facts, read_facts
+from rulesengine.load.parser import MAX_FORMULA_CHARS, parse_formula, text_origin
 
 pytestmark = pytest.mark.fuzz
 
@@ -494,14 +494,14 @@ def test_edge_formulas(formula, placement):
 # A number longer than the default 28 digits made `run` exit 70; a rate of 10^999998 overflowed its
 # percentage; a 30-digit percentage was rounded to 28 digits.
 def test_display_of_a_long_number_does_not_crash():
-    from rulesengine.datatypes import NUMBER, display
+    from rulesengine.core.datatypes import NUMBER, display
     value = Decimal("12345678901234567890123.123456789")
     # shown to 8 places: .123456789 -> .12345679 (half up), marked ≈
     assert display(value, NUMBER) == "≈12345678901234567890123.12345679"
 
 
 def test_display_of_a_huge_rate_does_not_crash():
-    from rulesengine.datatypes import RATE, display
+    from rulesengine.core.datatypes import RATE, display
     assert display(Decimal("1E+999999"), RATE).endswith("%")
 
 
@@ -511,5 +511,5 @@ def test_long_percentage_literal_is_exact():
 
 
 def test_long_percentage_fact_is_exact():
-    from rulesengine.datatypes import RATE, coerce
+    from rulesengine.core.datatypes import RATE, coerce
     assert coerce("123456789012345678901234567891%", RATE) == Decimal("1234567890123456789012345678.91")

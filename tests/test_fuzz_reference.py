@@ -33,10 +33,10 @@ from hypothesis import strategies as st
 
 from conftest import METADATA
 from fuzzing import WORK, scaled
-from rulesengine.driver import load_program
-from rulesengine.facts import bind_facts
-from rulesengine.model import FactSet
-from rulesengine.source import Span
+from rulesengine.evaluate.driver import load_program
+from rulesengine.evaluate.facts import bind_facts
+from rulesengine.check.model import FactSet
+from rulesengine.core.source import Span
 
 pytestmark = pytest.mark.fuzz
 

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from rulesengine import render_graph as graph_module
+from rulesengine.views import render_graph as graph_module
 from rulesengine.cli import main
 
 SANYA = "rulesets/sanya_2024.yaml"

@@ -1,4 +1,4 @@
-"""Chinese and English messages: one catalogue (rulesengine/locale/zh.po), `--lang zh|en`, the
+"""Chinese and English messages: one catalogue (rulesengine/core/locale/zh.po), `--lang zh|en`, the
 locale of the environment as the default.
 
 The catalogue test reads the code, not the catalogue: every literal passed to ``_()`` or
@@ -16,9 +16,9 @@ import sys
 import pytest
 
 from conftest import METADATA
-from rulesengine import i18n
+from rulesengine.core import i18n
 from rulesengine.cli import main
-from rulesengine.i18n import _, catalogue, language_from_environment, set_language
+from rulesengine.core.i18n import _, catalogue, language_from_environment, set_language
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "rulesengine"
@@ -35,7 +35,7 @@ def back_to_english():
 
 
 def _sources():
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
 

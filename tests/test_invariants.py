@@ -22,12 +22,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from fuzzing import TRACE_SCHEMA, extreme, kind_at, paths, put, scaled
-from rulesengine.driver import load_program
-from rulesengine.facts import bind_facts
-from rulesengine.loader import load_ruleset
-from rulesengine.model import FactSet
-from rulesengine.report import dumps, run_json, trace_json
-from rulesengine.source import Span
+from rulesengine.evaluate.driver import load_program
+from rulesengine.evaluate.facts import bind_facts
+from rulesengine.load.loader import load_ruleset
+from rulesengine.check.model import FactSet
+from rulesengine.views.report import dumps, run_json, trace_json
+from rulesengine.core.source import Span
 
 pytestmark = pytest.mark.fuzz
 
@@ -265,9 +265,9 @@ def test_evaluation_is_deterministic_and_traces_validate(case):
 
 _TRACES = """
 import sys
-from rulesengine.driver import load_program
-from rulesengine.facts import bind_facts, example_facts
-from rulesengine.report import dumps, trace_json
+from rulesengine.evaluate.driver import load_program
+from rulesengine.evaluate.facts import bind_facts, example_facts
+from rulesengine.views.report import dumps, trace_json
 for path in sys.argv[1:]:
     program = load_program(path)
     facts = bind_facts(program.ruleset, example_facts(program.ruleset, None))

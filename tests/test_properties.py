@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from rulesengine.driver import load_program
-from rulesengine.facts import bind_facts, example_facts
+from rulesengine.evaluate.driver import load_program
+from rulesengine.evaluate.facts import bind_facts, example_facts
 
 SANYA = "rulesets/sanya_2024.yaml"
 

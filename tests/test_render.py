@@ -22,7 +22,7 @@ import pytest
 
 from conftest import METADATA
 from rulesengine.cli import main
-from rulesengine.driver import load_program
+from rulesengine.evaluate.driver import load_program
 
 SANYA = "rulesets/sanya_2024.yaml"
 CHONGQING = "rulesets/chongqing_2019.yaml"

@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
-from rulesengine.driver import load_program
-from rulesengine.facts import bind_facts, example_facts
+from rulesengine.evaluate.driver import load_program
+from rulesengine.evaluate.facts import bind_facts, example_facts
 
 RULESET = """\
 format: 1

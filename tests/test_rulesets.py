@@ -6,11 +6,11 @@ import pathlib
 
 import pytest
 
-from rulesengine.coverage import coverage
-from rulesengine.driver import load_program
-from rulesengine.errors import RulesError, flatten, render
-from rulesengine.facts import check_fact_sets
-from rulesengine.testrunner import run_tests
+from rulesengine.commands.coverage import coverage
+from rulesengine.evaluate.driver import load_program
+from rulesengine.core.errors import RulesError, flatten, render
+from rulesengine.evaluate.facts import check_fact_sets
+from rulesengine.commands.testrunner import run_tests
 
 RULESETS = sorted((pathlib.Path(__file__).resolve().parent.parent / "rulesets").glob("*.yaml"))
 _PROGRAMS: dict = {}

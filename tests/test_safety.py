@@ -20,8 +20,8 @@ import pytest
 
 from conftest import METADATA
 from rulesengine.cli import main
-from rulesengine.document import MAX_FILE_BYTES, MAX_NODES
-from rulesengine.parser import MAX_DEPTH, MAX_FORMULA_CHARS
+from rulesengine.load.document import MAX_FILE_BYTES, MAX_NODES
+from rulesengine.load.parser import MAX_DEPTH, MAX_FORMULA_CHARS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SANYA = "rulesets/sanya_2024.yaml"
@@ -56,7 +56,7 @@ def refused_here(capsys, code: str, *args: str) -> str:
 
 
 def sanya_facts() -> dict:
-    from rulesengine.loader import load_ruleset
+    from rulesengine.load.loader import load_ruleset
     facts = load_ruleset(str(ROOT / SANYA)).value["examples"]["group_2024"]["facts"]
     return {k: (v if isinstance(v, (bool, str, int)) else str(v)) for k, v in facts.items()}
 
@@ -160,7 +160,7 @@ def test_no_formula_reaches_python(tmp_path, capsys, python_spies, formula):
 def test_fact_values_and_keys_are_data_never_code(tmp_path, capsys, python_spies):
     # A text fact that looks like code is compared as text; a key that looks like Python is unknown.
     sentinel = tmp_path / "ran"
-    from rulesengine.loader import load_ruleset
+    from rulesengine.load.loader import load_ruleset
     facts = load_ruleset(str(ROOT / CHONGQING)).value["examples"]["tongnan_2019"]["facts"]
     facts = json.loads(json.dumps(facts, default=str))
     facts["community_code"] = f"__import__('os').system('touch {sentinel}')"

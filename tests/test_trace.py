@@ -5,10 +5,10 @@ import json
 import jsonschema
 
 from rulesengine.cli import main
-from rulesengine.driver import load_program
-from rulesengine.facts import bind_facts, example_facts
-from rulesengine.loader import schema
-from rulesengine.report import dumps, trace_json
+from rulesengine.evaluate.driver import load_program
+from rulesengine.evaluate.facts import bind_facts, example_facts
+from rulesengine.load.loader import schema
+from rulesengine.views.report import dumps, trace_json
 
 SANYA = "rulesets/sanya_2024.yaml"
 

@@ -50,13 +50,13 @@ sys.path.insert(0, str(ROOT / "tools"))
 import numpy as np  # noqa: E402
 
 import gen_city_year as gen  # noqa: E402
-from rulesengine.driver import load_program  # noqa: E402
-from rulesengine.errors import RulesError  # noqa: E402
-from rulesengine.facts import bind_facts  # noqa: E402
-from rulesengine.fastpath import Collection, FastProgram, Fixed, Flags, Objects  # noqa: E402
-from rulesengine.loader import schema  # noqa: E402
-from rulesengine.model import FactSet  # noqa: E402
-from rulesengine.records import Records  # noqa: E402
+from rulesengine.evaluate.driver import load_program  # noqa: E402
+from rulesengine.core.errors import RulesError  # noqa: E402
+from rulesengine.evaluate.facts import bind_facts  # noqa: E402
+from rulesengine.evaluate.fastpath import Collection, FastProgram, Fixed, Flags, Objects  # noqa: E402
+from rulesengine.load.loader import schema  # noqa: E402
+from rulesengine.check.model import FactSet  # noqa: E402
+from rulesengine.evaluate.records import Records  # noqa: E402
 
 ZIBO = ROOT / "rulesets" / "zibo_2025.yaml"
 SANYA = ROOT / "rulesets" / "sanya_2024.yaml"
@@ -555,7 +555,7 @@ def bench_load() -> dict:
 
 def bench_files(n: int, seed: int) -> list[tuple[str, float]]:
     """Rows per second reading (batch's loader) and writing tables, CSV and .xlsx."""
-    from rulesengine import batch
+    from rulesengine.batch import read as batch
     program = load_program(str(ZIBO))
     ruleset = program.ruleset
     data = gen.dip_arrays(n, 200, seed)

@@ -1,4 +1,4 @@
-"""Bring the message catalogue rulesengine/locale/zh.po up to date with the code.
+"""Bring the message catalogue rulesengine/core/locale/zh.po up to date with the code.
 
     python tools/update_po.py            # rewrite zh.po; list new (untranslated) and dropped messages
     python tools/update_po.py --check    # exit 1 if zh.po is not up to date (changes nothing)
@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rulesengine.i18n import CATALOGUE, quote_po, read_po  # noqa: E402
+from rulesengine.core.i18n import CATALOGUE, quote_po, read_po  # noqa: E402
 
 PACKAGE = ROOT / "rulesengine"
-PO = PACKAGE / CATALOGUE
+PO = PACKAGE / "core" / CATALOGUE
 HEADER = """\
 # Chinese messages of rulesengine: English message id -> Chinese.
 # Regenerate the list of ids with `python tools/update_po.py`; translate each empty msgstr.
@@ -38,13 +38,13 @@ msgstr ""
 def extract(package: Path = PACKAGE) -> dict[str, list[str]]:
     """msgid -> where it is used (``file:line``), in the order of first use."""
     found: dict[str, list[str]] = {}
-    for path in sorted(package.glob("*.py")):
+    for path in sorted(package.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                     and node.func.id in ("_", "N_") and node.args \
                     and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                found.setdefault(node.args[0].value, []).append(f"{path.name}:{node.lineno}")
+                found.setdefault(node.args[0].value, []).append(f"{path.relative_to(package).as_posix()}:{node.lineno}")
     return dict(sorted(found.items(), key=lambda item: _position(item[1][0])))
 
 

@@ -1,4 +1,4 @@
-"""rulesengine.checker and rulesengine.typer: the type algebra (arithmetic, unify) and the checker on small rulesets.
+"""rulesengine.check.checker and rulesengine.check.typer: the type algebra (arithmetic, unify) and the checker on small rulesets.
 
 Each ruleset is HEADER (19 lines: metadata, one enum, one input of every type) followed
 by a body. Positions are counted by hand: with the body from ``rule()``, the formula is
@@ -8,11 +8,11 @@ on line 25 and "    formula: " is 13 characters, so formula offset 0 is column 1
 import pytest
 
 from conftest import METADATA
-from rulesengine.checker import check
-from rulesengine.typer import arithmetic, unify
-from rulesengine.datatypes import BOOLEAN, DATE, INTEGER, MONEY, NUMBER, RATE, ZERO, Type
-from rulesengine.errors import CheckFailed
-from rulesengine.loader import load_ruleset
+from rulesengine.check.checker import check
+from rulesengine.check.typer import arithmetic, unify
+from rulesengine.core.datatypes import BOOLEAN, DATE, INTEGER, MONEY, NUMBER, RATE, ZERO, Type
+from rulesengine.core.errors import CheckFailed
+from rulesengine.load.loader import load_ruleset
 
 HEADER = METADATA + """\
 enums:

@@ -1,4 +1,4 @@
-"""rulesengine.datatypes: coerce() for every type, and the display/to_json output forms.
+"""rulesengine.core.datatypes: coerce() for every type, and the display/to_json output forms.
 
 Every expected value below is worked out by hand from the rule stated in the comment
 (e.g. "money is exact to the fen: 1234.5 -> 1234.50"), never copied from the program.
@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from rulesengine.datatypes import (BOOLEAN, DATE, INTEGER, MONEY, NUMBER, RATE, Type, ValueProblem,
+from rulesengine.core.datatypes import (BOOLEAN, DATE, INTEGER, MONEY, NUMBER, RATE, Type, ValueProblem,
                                    coerce, display, to_json)
 
 GRADE = Type("enum", enum="grade", values=("优秀", "良好"))

@@ -1,4 +1,4 @@
-"""rulesengine.document: YAML text -> plain values (no float ever), positions of values,
+"""rulesengine.load.document: YAML text -> plain values (no float ever), positions of values,
 and Document.scalar_span mapping characters of a string scalar back to the file.
 
 Lines and columns are 1-based and count characters (a CJK character is one column).
@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from rulesengine import document
-from rulesengine.document import parse_document
-from rulesengine.errors import DuplicateKeyError, LoadError, YamlSyntaxError
+from rulesengine.load import document
+from rulesengine.load.document import parse_document
+from rulesengine.core.errors import DuplicateKeyError, LoadError, YamlSyntaxError
 
 
 def walk(value):

@@ -1,4 +1,4 @@
-"""rulesengine.parser: formula text -> located syntax tree, and the syntax errors people make.
+"""rulesengine.load.parser: formula text -> located syntax tree, and the syntax errors people make.
 
 Offsets (``start``/``end``) are 0-based character positions in the formula, ``end``
 exclusive; with ``text_origin`` the span column is offset + 1. Every expected offset is
@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 
 from conftest import METADATA
-from rulesengine import ast
-from rulesengine.builtins import FUNCTIONS
-from rulesengine.checker import check
-from rulesengine.errors import CheckFailed, FormulaSyntaxError
-from rulesengine.loader import load_ruleset
-from rulesengine.parser import MAX_FORMULA_CHARS, MAX_DEPTH, MAX_NUMBER_DIGITS, parse_formula, text_origin
+from rulesengine.load import ast
+from rulesengine.core.builtins import FUNCTIONS
+from rulesengine.check.checker import check
+from rulesengine.core.errors import CheckFailed, FormulaSyntaxError
+from rulesengine.load.loader import load_ruleset
+from rulesengine.load.parser import MAX_FORMULA_CHARS, MAX_DEPTH, MAX_NUMBER_DIGITS, parse_formula, text_origin
 
 
 def parse(text: str) -> ast.Node:

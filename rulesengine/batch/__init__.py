@@ -1,0 +1,1 @@
+"""Stage 5, tables in -> a whole city cleared -> tables out. Entry point: :func:`run.run_batch`."""
