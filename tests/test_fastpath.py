@@ -1,4 +1,4 @@
-"""The columnar fast path (rulesengine/fastpath.py) gives exactly what the Decimal path gives.
+"""The columnar fast path (rulesengine/evaluate/fixedpoint/) gives exactly what the Decimal path gives.
 
 * Equivalence on random records (hypothesis, seeded and bounded by the ``ci`` profile) over
   tests/fixtures/fastpath_ops.yaml, which uses every operator (+ - * / comparisons and/or/not
@@ -29,7 +29,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from rulesengine.evaluate.driver import load_program  # noqa: E402
 from rulesengine.evaluate.facts import bind_facts, example_facts  # noqa: E402
-from rulesengine.evaluate.fastpath import (FastProgram, Fixed, Ratio, compare, divide, round_to,  # noqa: E402
+from rulesengine.evaluate.fixedpoint import (FastProgram, Fixed, Ratio, compare, divide, round_to,  # noqa: E402
                                   table_from_records, vector_from_values)
 from rulesengine.check.model import FactSet  # noqa: E402
 from rulesengine.views.report import run_json  # noqa: E402
@@ -214,7 +214,7 @@ def test_a_twice_rounded_quotient_at_a_threshold_goes_to_the_decimal_path():
     # (1 / 3) × 3 is exactly 1, but the Decimal path holds 0.999…9 (34 digits): whether it is
     # below 1 depends on that, so the row is unsure and recomputed by the Decimal path
     third = divide(_fixed("1"), _fixed("3"), None)
-    from rulesengine.evaluate.fastpath import mul
+    from rulesengine.evaluate.fixedpoint import mul
     unsure: list = []
     compare("<", mul(third, _fixed("3")), _fixed("1"), unsure)
     assert unsure[0].tolist() == [True]

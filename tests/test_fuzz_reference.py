@@ -1,6 +1,6 @@
 """Differential fuzzing (issue 6, part 3b): random well-typed arithmetic formulas over money,
-rate, number and integer inputs, evaluated by the engine, agree exactly with an independent
-reference evaluator written here from the README's semantics.
+rate, number and integer inputs, evaluated by the engine's two back-ends (Decimal and fixed-point),
+agree exactly with an independent reference evaluator written here from the README's semantics.
 
 The semantics the reference implements (README, "The formula language"; evaluator.py):
 
@@ -13,7 +13,7 @@ The semantics the reference implements (README, "The formula language"; evaluato
 * a division by zero is the error ``division-by-zero`` located at the divisor; overflow or a
   result too long to keep is the error ``arithmetic`` located at the formula;
 * a money rule's result is settled to 28 significant digits (half-even), then rounded half-up
-  to 2 places, and never shows as -0.00; other types are not rounded.
+  to 2 places; other types are not rounded; no fact and no result is a signed zero (-0.00 is 0.00).
 
 Formulas are built as trees by type (money ± money, money × rate, money ÷ money is a rate, the
 literal 0 fits any type, ...), printed with the fewest brackets the grammar needs (and some
@@ -35,6 +35,7 @@ from conftest import METADATA
 from fuzzing import WORK, scaled
 from rulesengine.evaluate.driver import load_program
 from rulesengine.evaluate.facts import bind_facts
+from rulesengine.evaluate.fixedpoint import FastProgram
 from rulesengine.check.model import FactSet
 from rulesengine.core.source import Span
 
@@ -308,7 +309,13 @@ def typed_fact(raw, kind: str) -> Decimal:
     if text.endswith("%"):
         return EXACT.scaleb(Decimal(text[:-1]), -2)
     value = Decimal(text)
-    return value.quantize(Decimal("0.01")) if kind == "money" else value
+    value = value.quantize(Decimal("0.01")) if kind == "money" else value
+    return unsigned(value)
+
+
+def unsigned(value: Decimal) -> Decimal:
+    """No value is a signed zero: -0.00 is 0.00 (README, "The formula language")."""
+    return value.copy_abs() if value.is_zero() else value
 
 
 # --- the reference evaluator -------------------------------------------------------------------------
@@ -383,10 +390,10 @@ def settle_money(value: Decimal) -> Decimal:
 def expected(node: Node, kind: str, env: dict):
     """("value", out, twice) or ("division-by-zero", divisor node) or ("arithmetic", None)."""
     try:
-        out = reference(node, env)
+        out = unsigned(reference(node, env))
         if kind == "money":
             out = settle_money(out)
-        twice = CTX.add(out, out)
+        twice = unsigned(CTX.add(out, out))
         if kind == "money":
             twice = settle_money(twice)
         return "value", out, twice
@@ -412,12 +419,17 @@ _PROGRAMS: dict[tuple[str, str], object] = {}
 SPAN = Span("facts", 1, 1)
 
 
-def engine(formula: str, kind: str, raw: dict):
+BACKENDS = ("decimal", "fixed")  # both back-ends answer to the one reference
+
+
+def engine(formula: str, kind: str, raw: dict, backend: str = "decimal"):
     text, line, col = ruleset_text(formula, kind)
     path = WORK / "reference.yaml"
     path.write_text(text, encoding="utf-8")
     program = load_program(str(path))  # well-typed: must load (a CheckFailed fails the test)
     facts = bind_facts(program.ruleset, FactSet(raw, lambda p: SPAN, lambda p: SPAN))
+    if backend == "fixed":
+        program = FastProgram(program)  # the same interface, computed in exact scaled integers
     return program.evaluate(facts), line, col
 
 
@@ -436,12 +448,17 @@ def check_against_reference(kind: str, tree: Node, raw: dict, *, fuzzing: bool =
     if fuzzing:
         note(f"formula ({kind}): {formula}")
         event(f"{kind}: {outcome}")
-    evaluation, line, col = engine(formula, kind, raw)
+    for backend in BACKENDS:
+        evaluation, line, col = engine(formula, kind, raw, backend)
+        _agrees(evaluation, outcome, detail, twice, formula, printer, tree, line, col, backend)
+
+
+def _agrees(evaluation, outcome, detail, twice, formula, printer, tree, line, col, backend) -> None:
     codes = [err.code for err in evaluation.errors]
     if outcome == "value":
         assert codes == [], [str(e) for e in evaluation.errors]
         got = evaluation.values["out"]
-        assert str(got) == str(detail), f"{formula}: engine {got!r}, reference {detail!r}"
+        assert str(got) == str(detail), f"{formula}: {backend} back-end {got!r}, reference {detail!r}"
         assert str(evaluation.values["twice"]) == str(twice)
         return
     assert codes == [outcome], [str(e) for e in evaluation.errors]

@@ -11,7 +11,7 @@ Two workloads, generated in memory by tools/gen_city_year.py (same seed, same da
 Each is computed, in this one process, by
   (a) decimal-reference  a hand-written pure-Python Decimal implementation (the exact reference),
   (b) numpy-f64          a hand-written numpy float64 implementation (the practical speed limit),
-  (c) engine-fast        the engine's columnar fast path (rulesengine/fastpath.py),
+  (c) engine-fast        the engine's columnar fast path (rulesengine/evaluate/fixedpoint/),
   (d) engine-decimal     the engine's Decimal path (Program.evaluate),
   (e) engine-traced      the engine's Decimal path with a full trace.
 Times are for evaluation over data already in memory (columns for (b) and (c), Decimal
@@ -53,7 +53,7 @@ import gen_city_year as gen  # noqa: E402
 from rulesengine.evaluate.driver import load_program  # noqa: E402
 from rulesengine.core.errors import RulesError  # noqa: E402
 from rulesengine.evaluate.facts import bind_facts  # noqa: E402
-from rulesengine.evaluate.fastpath import Collection, FastProgram, Fixed, Flags, Objects  # noqa: E402
+from rulesengine.evaluate.fixedpoint import Collection, FastProgram, Fixed, Flags, Objects  # noqa: E402
 from rulesengine.load.loader import schema  # noqa: E402
 from rulesengine.check.model import FactSet  # noqa: E402
 from rulesengine.evaluate.records import Records  # noqa: E402

@@ -280,7 +280,7 @@ class Column:
         """The values as a fast-path column."""
         import numpy as np
 
-        from ..evaluate.fastpath import Fixed, Flags, Objects, fixed_from_parts
+        from ..evaluate.fixedpoint import Fixed, Flags, Objects, fixed_from_parts
         if not self.numeric:
             if self.kind == "boolean":
                 return Flags(np.array(self.items, dtype=bool))

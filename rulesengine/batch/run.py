@@ -185,7 +185,7 @@ class _EntityBatch:
     def _run_fast(self, target: str) -> int:
         import numpy as np
 
-        from ..evaluate.fastpath import Collection, FastProgram, Ratio, _broadcast, _take
+        from ..evaluate.fixedpoint import Collection, FastProgram, Ratio, broadcast, take
         collections = {}
         for name, loaded in self.loaded.items():
             keys = np.empty(len(loaded.keys), dtype=object)
@@ -226,7 +226,7 @@ class _EntityBatch:
         def texts(column: str, start: int, stop: int) -> list:
             if column in exact:
                 return [_text(v, decls[column].type) for v in result.column(column, n, start, stop)]
-            return format_column(_take(_broadcast(result.values[column], n), slice(start, stop)),
+            return format_column(take(broadcast(result.values[column], n), slice(start, stop)),
                                  decls[column].type)
 
         def rows():  # formatted a chunk at a time: a million rows never sit in memory as text
@@ -456,7 +456,7 @@ class _RowBatch:
     def _run_fast(self, columns: dict, keys: list, key_title: str) -> int:
         import numpy as np
 
-        from ..evaluate.fastpath import FastProgram, Ratio
+        from ..evaluate.fixedpoint import FastProgram, Ratio
         scalars = dict(self.scalars)
         for name, column in columns.items():
             scalars[name] = column.vector()
@@ -477,8 +477,8 @@ class _RowBatch:
             if isinstance(vec, Ratio) or (decl.type.kind == "money" and decl.rounding is None):
                 texts.append([_text(v, decl.type) for v in result.column(rule, n)])
             else:
-                from ..evaluate.fastpath import _broadcast
-                texts.append(format_column(_broadcast(vec, n), decl.type))
+                from ..evaluate.fixedpoint import broadcast
+                texts.append(format_column(broadcast(vec, n), decl.type))
         dead = {r: result.dead.get(r) for r in rules}
         checks = [c for c in self._check_ids() if c in result.row_checks]
         header = [key_title] + rules + ["failed_checks", "errors"]

@@ -92,7 +92,7 @@ def _excel(value: Any) -> Any:
 
 def format_column(vec, type_) -> list:
     """Text of a fast column, exactly as ``to_json`` shows the Decimal path's values."""
-    from ..evaluate.fastpath import Fixed, Flags, Objects
+    from ..evaluate.fixedpoint import Fixed, Flags, Objects
     if isinstance(vec, Flags):
         return ["true" if v else "false" for v in vec.arr.tolist()]
     if isinstance(vec, Objects):

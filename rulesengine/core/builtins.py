@@ -3,7 +3,8 @@ callable, and no name in a formula can reach a Python attribute, import or built
 
 ``FUNCTIONS`` work on single values; numeric ones (``params`` None) take numbers of one
 unit; date ones declare their parameter kinds. ``AGGREGATES`` run over a collection:
-``sum(members.budget)``, ``count(cases where cost > 2 * norm_cost)``.
+``sum(members.budget)``, ``count(cases where cost > 2 * norm_cost)``. Each function declares
+whether and how the fixed-point back-end computes it (``Function.fixed``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ class Function:
     impl: Callable
     params: tuple[str, ...] | None = None  # kinds of the arguments, when not "numbers alike"
     result: str | None = None  # kind of the result, when params is given
+    # how the fixed-point back-end runs it: "columns" (exact column operations of its own),
+    # "per_value" (``impl`` once per distinct argument tuple: date functions) or None (it does
+    # not: every rule calling it runs on the Decimal back-end). Declared here, never guessed.
+    fixed: str | None = None
 
     @property
     def arity_text(self) -> str:
@@ -62,23 +67,24 @@ def end_of_month(value: date) -> date:
 
 
 FUNCTIONS: dict[str, Function] = {
-    "min": Function(2, None, "min(a, b, ...)", min),
-    "max": Function(2, None, "max(a, b, ...)", max),
-    "abs": Function(1, 1, "abs(x)", abs),
-    "round": Function(2, 2, "round(x, places)", lambda x, places: round_half_up(x, int(places))),
-    "clamp": Function(3, 3, "clamp(x, low, high)", _clamp),
-    "date": Function(3, 3, "date(year, month, day)", _date, ("integer",) * 3, "date"),
-    "year": Function(1, 1, "year(d)", lambda d: Decimal(d.year), ("date",), "integer"),
-    "month": Function(1, 1, "month(d)", lambda d: Decimal(d.month), ("date",), "integer"),
-    "day": Function(1, 1, "day(d)", lambda d: Decimal(d.day), ("date",), "integer"),
+    "min": Function(2, None, "min(a, b, ...)", min, fixed="columns"),
+    "max": Function(2, None, "max(a, b, ...)", max, fixed="columns"),
+    "abs": Function(1, 1, "abs(x)", abs, fixed="columns"),
+    "round": Function(2, 2, "round(x, places)", lambda x, places: round_half_up(x, int(places)),
+                      fixed="columns"),
+    "clamp": Function(3, 3, "clamp(x, low, high)", _clamp, fixed="columns"),
+    "date": Function(3, 3, "date(year, month, day)", _date, ("integer",) * 3, "date", "per_value"),
+    "year": Function(1, 1, "year(d)", lambda d: Decimal(d.year), ("date",), "integer", "per_value"),
+    "month": Function(1, 1, "month(d)", lambda d: Decimal(d.month), ("date",), "integer", "per_value"),
+    "day": Function(1, 1, "day(d)", lambda d: Decimal(d.day), ("date",), "integer", "per_value"),
     "add_days": Function(2, 2, "add_days(d, days)", lambda d, n: d + timedelta(days=int(n)),
-                         ("date", "integer"), "date"),
-    "add_months": Function(2, 2, "add_months(d, months)", add_months, ("date", "integer"), "date"),
+                         ("date", "integer"), "date", "per_value"),
+    "add_months": Function(2, 2, "add_months(d, months)", add_months, ("date", "integer"), "date", "per_value"),
     "add_years": Function(2, 2, "add_years(d, years)", lambda d, n: add_months(d, 12 * int(n)),
-                          ("date", "integer"), "date"),
-    "end_of_month": Function(1, 1, "end_of_month(d)", end_of_month, ("date",), "date"),
+                          ("date", "integer"), "date", "per_value"),
+    "end_of_month": Function(1, 1, "end_of_month(d)", end_of_month, ("date",), "date", "per_value"),
     "days_between": Function(2, 2, "days_between(a, b)", lambda a, b: Decimal((b - a).days),
-                             ("date", "date"), "integer"),
+                             ("date", "date"), "integer", "per_value"),
 }
 
 

@@ -20,6 +20,7 @@ from ..core.builtins import FUNCTIONS
 from ..core.errors import DivisionByZeroError, EmptyCollectionError, InvalidDateError, TableKeyError
 from ..core.i18n import _, context_of
 from ..check.model import Check, Rule, Ruleset, aggregates_children
+from .semantics import as_decimal
 
 Compiled = Callable[[dict, "int | None", "list | None"], Any]
 
@@ -200,10 +201,3 @@ _REDUCERS: dict[str, Callable[[list], Any]] = {
     "count": lambda items: Decimal(len(items)),
     "distinct": lambda items: Decimal(len(set(items))),
 }
-
-
-def as_decimal(value: Any) -> Any:
-    """Integers enter evaluation as Decimal, so int / int can never give a float."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    return value

@@ -16,18 +16,16 @@ from typing import Any
 
 from ..load import ast
 from ..core.builtins import AGGREGATES
-from .compiler import Compiled, as_decimal, compile_formula
+from .compiler import Compiled, compile_formula
 from ..core.datatypes import Type, display
-from ..core.errors import (ArithmeticLimitError, EvaluationError, InvalidDateError, MissingFactError,
-                     NoValueInForceError, PeriodWarning, RulesError, RulesWarning, StaleParameterWarning)
+from ..core.errors import (EvaluationError, MissingFactError,
+                     RulesError, RulesWarning)
 from ..check.graph import RulesetGraph
-from ..core.i18n import _, context_of
-from ..check.model import CLEARING_YEAR, ROUNDING_MODES, Check, Input, Parameter, Rounding, Rule, Table
+from ..core.i18n import _
+from ..check.model import CLEARING_YEAR, Check, Input, Parameter, Rule, Table
+from .semantics import (ARITHMETIC_ERRORS, DECIMAL_CONTEXT, arithmetic_error, as_decimal, as_of_date,
+                        dated_value, missing_fact, rule_value)
 from .trace import TraceNode
-
-_CONTEXT = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
-                           traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
-
 
 @dataclass
 class RecordCheck:
@@ -126,10 +124,10 @@ class Program:
         order, targets = self.graph.plan(targets)
         values: dict[str, Any] = {name: facts[name] for name in self.ruleset.collections if name in facts}
         result = Evaluation(targets, values, [], trace=[] if trace else None)
-        result.as_of = self._as_of(facts, as_of, result)
+        result.as_of = self.as_of(facts, as_of, result)
         decls = self.ruleset.declarations
         failed = self._missing(facts, order, targets, result)
-        with decimal.localcontext(_CONTEXT):
+        with decimal.localcontext(DECIMAL_CONTEXT):
             for node_id in order:
                 decl = decls[node_id]
                 if isinstance(decl, Table) or node_id in failed:
@@ -154,41 +152,15 @@ class Program:
                 except EvaluationError as err:
                     failed.add(node_id)
                     result.errors.append(err)
-                except (decimal.InvalidOperation, decimal.Overflow, decimal.DivisionByZero) as exc:
+                except ARITHMETIC_ERRORS as exc:
                     failed.add(node_id)
-                    result.errors.append(ArithmeticLimitError(
-                        _("arithmetic failed ({error}): a value is too large or undefined").format(
-                            error=type(exc).__name__),
-                        span=decl.tree.span, context=context_of(decl),
-                        hint=_("a value is beyond 10^999999; check the facts' magnitude")
-                        if isinstance(exc, decimal.Overflow) else
-                        _("a result is undefined or too long to keep exact; check the facts' magnitude")))
+                    result.errors.append(arithmetic_error(decl, exc))
         return result
 
     # --- as-of date and validity ------------------------------------------------------------
-    def _as_of(self, facts: dict, given: date | None, result: Evaluation) -> date | None:
-        meta = self.ruleset.meta
-        year = facts.get(CLEARING_YEAR)
-        if given is None and isinstance(year, int):
-            if 1 <= year <= 9999:
-                given = date(year, 12, 31)
-            else:
-                decl = self.ruleset.declarations.get(CLEARING_YEAR)
-                result.errors.append(InvalidDateError(
-                    _("clearing_year {year} is not a calendar year").format(year=year),
-                    span=decl.span if decl else None,
-                    hint=_("a clearing year runs from 1 to 9999, e.g. 2024")))
-        if given is None and meta.effective_from == date.min:
-            return None  # neither a clearing year nor a period in force: no date to judge by
-        day = given or meta.effective_from
-        if day < meta.effective_from or (meta.effective_to is not None and day > meta.effective_to):
-            period = _("{start} to {end}").format(start=meta.effective_from,
-                                                  end=meta.effective_to or _("open end"))
-            result.warnings.append(PeriodWarning(
-                _("evaluating as of {date}, outside the period in force of {id} ({period})").format(
-                    date=day, id=meta.id, period=period),
-                hint=_("the policy may have expired or been replaced; check which document applies")))
-        return day
+    def as_of(self, facts: dict, given: date | None, result: Evaluation) -> date | None:
+        """The as-of date of an evaluation (see :func:`.semantics.as_of_date`)."""
+        return as_of_date(self.ruleset, facts.get(CLEARING_YEAR), given, result.errors, result.warnings)
 
     def _fact(self, decl: Input | Parameter, facts: dict, values: dict, result: Evaluation,
               source: str | None) -> None:
@@ -203,34 +175,12 @@ class Program:
         if supplied:
             value = facts[node_id]
         elif isinstance(decl, Parameter) and decl.dated:
-            value = self._dated(decl, result)
+            value = dated_value(decl, result.as_of, result.warnings)
         else:
             value = decl.value
         values[node_id] = as_decimal(value)
         if result.trace is not None:
             result.trace.append(self._fact_node(decl, values[node_id], supplied, source, result.as_of))
-
-    def _dated(self, decl: Parameter, result: Evaluation) -> Any:
-        day = result.as_of
-        if day is None:
-            raise NoValueInForceError(
-                _("parameter '{id}' ({label}) has dated values, but there is no as-of date").format(
-                    id=decl.id, label=decl.label),
-                span=decl.span, hint=_("give the fact clearing_year, or --as-of YYYY-MM-DD"))
-        chosen = decl.value_on(day)
-        if chosen is None:
-            raise NoValueInForceError(
-                _("parameter '{id}' ({label}) has no value in force on {date}: its first value is "
-                  "from {first}").format(id=decl.id, label=decl.label, date=day, first=decl.dated[0].start),
-                span=decl.span, hint=_("add a dated value, or evaluate as of a later date (--as-of)"))
-        latest = decl.dated[-1]
-        if latest.start.year < day.year:
-            result.warnings.append(StaleParameterWarning(
-                _("parameter '{id}' ({label}): its latest value is from {latest}, older than the "
-                  "as-of year {year}").format(id=decl.id, label=decl.label, latest=latest.start, year=day.year),
-                span=decl.span,
-                hint=_("check whether the document or a later notice sets a value for this year")))
-        return chosen.value
 
     def _collection(self, decl) -> str:
         return self.ruleset.entities[decl.entity].collection
@@ -249,10 +199,7 @@ class Program:
             elif name in facts or not decl.is_fact:
                 continue
             else:
-                message = (_("missing open parameter '{id}' ({label})") if isinstance(decl, Parameter)
-                           else _("missing fact '{id}' ({label})")).format(id=name, label=decl.label)
-                hint = _("add '{id}: ...' to the facts").format(id=name) + \
-                    (_("; note: {note}").format(note=decl.note) if decl.note else "")
+                message, hint = missing_fact(decl)
             missing.add(name)
             if message is None:
                 continue
@@ -303,13 +250,13 @@ class Program:
         value = self.formulas[decl.id](values, None, record)
         rounding_info = None
         if isinstance(decl, Rule) and decl.rounding is not None and isinstance(value, Decimal):
-            rounded = _round(value, decl.rounding)
             rounding_info = {"places": decl.rounding.places, "mode": decl.rounding.mode,
                              "before": value}
-            value = rounded
+        if isinstance(decl, Rule):
+            value = rule_value(value, decl.rounding)
         check = None
         if isinstance(decl, Check):
-            sides = self._sides(decl, values, None)
+            sides = self.sides_of(decl, values, None)
             check = CheckResult(decl.id, decl.label, bool(value), decl.severity, decl.message,
                                 decl.citation, self.ruleset.reference(decl), sides, decl.side_type)
             result.checks.append(check)
@@ -317,7 +264,7 @@ class Program:
         if trace:
             result.trace.append(self._rule_node(decl, value, values, record, rounding_info, check))
 
-    def _sides(self, decl: Check, values: dict, row: int | None) -> tuple | None:
+    def sides_of(self, decl: Check, values: dict, row: int | None) -> tuple | None:
         if decl.id not in self.sides:
             return None
         left, right = self.sides[decl.id]
@@ -335,11 +282,11 @@ class Program:
             record: list | None = [] if trace else None
             value = formula(values, row, record)
             before = value
-            if rounding is not None and isinstance(value, Decimal):
-                value = _round(value, rounding)
+            if isinstance(decl, Rule):
+                value = rule_value(value, rounding)
             column.append(value)
             if isinstance(decl, Check) and not value:
-                failures.append(RecordCheck(key, self._sides(decl, values, row)))
+                failures.append(RecordCheck(key, self.sides_of(decl, values, row)))
             if trace:
                 rows_trace.append(self._row_trace(decl, key, value, before, values, row, record))
         values[decl.id] = column
@@ -446,7 +393,7 @@ class Program:
         if before is not value and before != value:
             item["before_rounding"] = before
         if isinstance(decl, Check) and not value:
-            sides = self._sides(decl, values, row)
+            sides = self.sides_of(decl, values, row)
             if sides is not None:
                 item["sides"] = sides
         return item
@@ -456,17 +403,6 @@ def _operand(value: Any, type_: Type) -> str:
     """A value spliced into a formula: negatives in brackets, so "a - b" reads "1.00 - (-2.00)"."""
     text = display(value, type_)
     return f"({text})" if text.startswith("-") else text
-
-
-_SETTLE = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
-
-
-def _round(value: Decimal, rounding: Rounding) -> Decimal:
-    """Round as the ruleset says, after settling the last digits a 34-digit division leaves:
-    150000 / 450000 * 300000 is 99999.999…9 (34 digits), which must round down to 100000.00."""
-    value = _SETTLE.plus(value)
-    rounded = value.quantize(Decimal(1).scaleb(-rounding.places), rounding=ROUNDING_MODES[rounding.mode])
-    return rounded.copy_abs() if rounded.is_zero() else rounded  # no "-0.00"
 
 
 def splice(formula: str, splices: list[tuple[int, int, str]]) -> str:

@@ -1,0 +1,93 @@
+"""The two back-ends (Decimal and fixed-point) share one semantics (rulesengine/evaluate/semantics.py).
+
+Regression tests for the drift the issue "One evaluation core" found between them, and for
+the rule that a builtin runs on the fixed-point back-end only where it declares so.
+"""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+from decimal import Decimal
+
+import pytest
+
+from conftest import METADATA
+from rulesengine.check.model import FactSet
+from rulesengine.cli import main
+from rulesengine.core import builtins
+from rulesengine.evaluate.driver import load_program
+from rulesengine.evaluate.facts import bind_facts
+from rulesengine.evaluate.fixedpoint import FastProgram
+from rulesengine.core.source import Span
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DATED = ROOT / "tests" / "fixtures" / "dated.yaml"  # dialysis_quota 100.00 from 2023, 120.00 from 2025-07-01
+SPAN = Span("facts", 1, 1)
+
+
+def _rows(path: pathlib.Path) -> dict[str, dict]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle)}
+
+
+def test_a_clearing_year_out_of_range_fails_its_row_as_run_reports_it(tmp_path, capsys):
+    table = tmp_path / "rows.csv"
+    table.write_text("id,clearing_year,sessions,other_cost\nA,2025,3,80.00\nB,0,3,80.00\nC,2022,2,10.00\n",
+                     encoding="utf-8")
+    out = tmp_path / "out.csv"
+    status = main(["--lang", "en", "batch", str(DATED), "--table", str(table), "-o", str(out)])
+    assert status == 1  # two rows with an evaluation error; nothing internal (was exit 70)
+    rows = _rows(out)
+    # A: 2025-12-31 -> 120.00 per session; 120.00 × 3 = 360.00; 80.00 × 50% = 40.00
+    assert rows["A"]["dialysis_payment"] == "360.00" and rows["A"]["other_half"] == "40.00"
+    # B: year 0 is no calendar year: its dialysis payment fails, the rest of the row computes
+    assert rows["B"]["dialysis_payment"] == "" and rows["B"]["other_half"] == "40.00"
+    # C: 2022-12-31 is before the first value (2023-01-01): no value in force; 10.00 × 50% = 5.00
+    assert rows["C"]["dialysis_payment"] == "" and rows["C"]["other_half"] == "5.00"
+    facts = tmp_path / "b.yaml"
+    facts.write_text("clearing_year: 0\nsessions: 3\nother_cost: 80.00\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--lang", "en", "run", str(DATED), "--facts", str(facts)]) == 2
+    said = capsys.readouterr()
+    run_message = "clearing_year 0 is not a calendar year"
+    assert run_message in said.out + said.err
+    assert rows["B"]["errors"] == run_message  # the same words, from the same definition
+
+
+def test_a_dated_parameter_is_worded_alike_on_both_back_ends():
+    program = load_program(str(DATED))
+    facts = bind_facts(program.ruleset, FactSet({"clearing_year": 2022, "sessions": 2, "other_cost": "10.00"},
+                                                lambda p: SPAN, lambda p: SPAN))
+    decimal_result = program.evaluate(facts)
+    fixed_result = FastProgram(program).evaluate(facts)
+    assert [e.code for e in decimal_result.errors] == [e.code for e in fixed_result.errors] == ["no-value-in-force"]
+    assert str(decimal_result.errors[0]) == str(fixed_result.errors[0])
+    # other_half = 10.00 × 50% = 5.00 on both
+    assert decimal_result.values["other_half"] == fixed_result.values["other_half"] == Decimal("5.00")
+
+
+def test_a_builtin_not_declared_for_the_fixed_point_back_end_runs_on_the_decimal_one(tmp_path, monkeypatch):
+    # a numeric builtin added without saying how the fixed-point back-end computes it
+    monkeypatch.setitem(builtins.FUNCTIONS, "triple", builtins.Function(1, 1, "triple(x)", lambda x: 3 * x))
+    path = tmp_path / "triple.yaml"
+    path.write_text(METADATA + "inputs:\n  amount: {label: 金额, type: money, citation: 一}\n"
+                    "rules:\n  tripled: {label: 三倍, type: money, citation: 二, formula: triple(amount)}\n",
+                    encoding="utf-8")
+    program = load_program(str(path))
+    fast = FastProgram(program)
+    facts = bind_facts(program.ruleset, FactSet({"amount": "12.34"}, lambda p: SPAN, lambda p: SPAN))
+    tables, scalars = {}, {"amount": facts["amount"]}
+    result = fast.run(tables, scalars)
+    # 3 × 12.34 = 37.02, computed by the Decimal closures, and the reason recorded
+    assert result.column("tripled") == [Decimal("37.02")]
+    assert "triple() is not declared" in result.fallbacks["tripled"]
+
+
+@pytest.mark.parametrize("name", sorted(builtins.FUNCTIONS))
+def test_every_builtin_declares_how_the_fixed_point_back_end_runs_it(name):
+    from rulesengine.evaluate.fixedpoint.compiler import COLUMN_FUNCTIONS
+    declared = builtins.FUNCTIONS[name].fixed
+    assert declared in ("columns", "per_value", None)
+    if declared == "columns":  # a column implementation exists for what is declared
+        assert name in COLUMN_FUNCTIONS
