@@ -18,13 +18,14 @@ from ..load import ast
 from ..core.builtins import AGGREGATES
 from .compiler import Compiled, compile_formula
 from ..core.datatypes import Type, display
-from ..core.errors import (EvaluationError, MissingFactError,
+from ..core.errors import (MissingFactError,
                      RulesError, RulesWarning)
 from ..check.graph import RulesetGraph
 from ..core.i18n import _
 from ..check.model import CLEARING_YEAR, Check, Input, Parameter, Rule, Table
-from .semantics import (ARITHMETIC_ERRORS, DECIMAL_CONTEXT, arithmetic_error, as_decimal, as_of_date,
+from .semantics import (DECIMAL_CONTEXT, as_decimal, as_of_date,
                         dated_value, missing_fact, rule_value)
+from .scheduler import walk
 from .trace import TraceNode
 
 @dataclass
@@ -125,36 +126,10 @@ class Program:
         values: dict[str, Any] = {name: facts[name] for name in self.ruleset.collections if name in facts}
         result = Evaluation(targets, values, [], trace=[] if trace else None)
         result.as_of = self.as_of(facts, as_of, result)
-        decls = self.ruleset.declarations
         failed = self._missing(facts, order, targets, result)
+        backend = _DecimalBackend(self, facts, values, result, trace, fact_source)
         with decimal.localcontext(DECIMAL_CONTEXT):
-            for node_id in order:
-                decl = decls[node_id]
-                if isinstance(decl, Table) or node_id in failed:
-                    continue
-                if isinstance(decl, (Input, Parameter)):
-                    try:
-                        self._fact(decl, facts, values, result, fact_source)
-                    except EvaluationError as err:
-                        failed.add(node_id)
-                        result.errors.append(err)
-                    continue
-                if decl.entity is not None and self._collection(decl) not in values:
-                    result.skipped[node_id] = self._collection(decl)
-                    continue
-                blocked = failed and next((d for d in self.graph.dependencies(node_id)
-                                           if d in failed or d in result.skipped), None)
-                if blocked:
-                    result.skipped[node_id] = result.skipped.get(blocked, blocked)
-                    continue
-                try:
-                    self._evaluate_node(decl, values, result, trace)
-                except EvaluationError as err:
-                    failed.add(node_id)
-                    result.errors.append(err)
-                except ARITHMETIC_ERRORS as exc:
-                    failed.add(node_id)
-                    result.errors.append(arithmetic_error(decl, exc))
+            walk(self.graph, order, backend, failed=failed, skipped=result.skipped, errors=result.errors)
         return result
 
     # --- as-of date and validity ------------------------------------------------------------
@@ -397,6 +372,24 @@ class Program:
             if sides is not None:
                 item["sides"] = sides
         return item
+
+
+class _DecimalBackend:
+    """The Decimal back-end of one evaluation, as :func:`.scheduler.walk` drives it."""
+
+    def __init__(self, program: Program, facts: dict, values: dict, result: Evaluation, trace: bool,
+                 source: str | None):
+        self.program, self.facts, self.values, self.result = program, facts, values, result
+        self.trace, self.source = trace, source
+
+    def has_records(self, decl) -> bool:
+        return self.program._collection(decl) in self.values
+
+    def fact(self, decl: Input | Parameter) -> None:
+        self.program._fact(decl, self.facts, self.values, self.result, self.source)
+
+    def node(self, decl: Rule | Check) -> None:
+        self.program._evaluate_node(decl, self.values, self.result, self.trace)
 
 
 def _operand(value: Any, type_: Type) -> str:

@@ -16,6 +16,7 @@ from ...core.errors import EvaluationError, InvalidDateError, MissingFactError, 
 from ..evaluator import CheckResult, Evaluation, Program, RecordCheck
 from ..semantics import (ARITHMETIC_ERRORS, DECIMAL_CONTEXT, arithmetic_error, dated_value, missing_fact, rule_value,
                          year_end)
+from ..scheduler import walk
 from .arith import round_to
 from .compiler import Env, Vector, VectorCompiler
 from .fallback import DecimalView
@@ -187,43 +188,15 @@ class FastProgram:
         result = FastResult(targets, values, tables, rows or 1)
         result.row_mode = rows is not None
         rows = rows or 1
-        result.view = view = DecimalView(self, values, tables)
+        result.view = DecimalView(self, values, tables)
         scratch = Evaluation(targets, {}, [])
         result.as_of = self.program.as_of(self._as_of_facts(scalars), as_of, scratch)
         result.warnings = scratch.warnings
         result.errors.extend(scratch.errors)  # a clearing year that is not a calendar year
-        decls = self.ruleset.declarations
-        up: dict = {}
-        groups: dict = {}
+        backend = _FixedBackend(self, tables, scalars, result, rows, as_of)
         with decimal.localcontext(DECIMAL_CONTEXT):
-            for node_id in order:
-                decl = decls[node_id]
-                if isinstance(decl, Table):
-                    continue
-                if progress is not None:
-                    progress(node_id)
-                if decl.entity is not None and self._collection(decl) not in tables:
-                    result.skipped[node_id] = self._collection(decl)
-                    continue
-                if isinstance(decl, (Input, Parameter)):
-                    self._fact(decl, scalars, tables, result, as_of)
-                    continue
-                blocked = next((d for d in self.graph.dependencies(node_id)
-                                if d in result.failed or d in result.skipped), None)
-                if blocked:
-                    result.skipped[node_id] = result.skipped.get(blocked, blocked)
-                    continue
-                dead = self._dead_inputs(node_id, result)
-                n = len(tables[self._collection(decl)]) if decl.entity is not None else rows
-                env = Env(values, tables, n, up, groups)
-                try:
-                    self._node(decl, env, dead, result, view)
-                except EvaluationError as err:
-                    result.errors.append(err)
-                    result.failed.add(node_id)
-                except ARITHMETIC_ERRORS as exc:
-                    result.errors.append(arithmetic_error(decl, exc))
-                    result.failed.add(node_id)
+            walk(self.graph, order, backend, failed=result.failed, skipped=result.skipped, errors=result.errors,
+                 progress=progress)
         return result
 
     def _dead_inputs(self, node_id: str, result: FastResult):
@@ -404,6 +377,28 @@ class FastProgram:
         result.checks.append(CheckResult(decl.id, decl.label, not failures, decl.severity, decl.message,
                                          decl.citation, self.ruleset.reference(decl), None,
                                          decl.side_type, records=failures, checked=n))
+
+
+class _FixedBackend:
+    """The fixed-point back-end of one run, as :func:`..scheduler.walk` drives it."""
+
+    def __init__(self, fast: FastProgram, tables: dict, scalars: dict, result: FastResult, rows: int, as_of):
+        self.fast, self.tables, self.scalars, self.result, self.rows, self.as_of = \
+            fast, tables, scalars, result, rows, as_of
+        self.up: dict = {}
+        self.groups: dict = {}
+
+    def has_records(self, decl) -> bool:
+        return self.fast._collection(decl) in self.tables
+
+    def fact(self, decl) -> None:
+        self.fast._fact(decl, self.scalars, self.tables, self.result, self.as_of)
+
+    def node(self, decl) -> None:
+        fast, result = self.fast, self.result
+        dead = fast._dead_inputs(decl.id, result)
+        n = len(self.tables[fast._collection(decl)]) if decl.entity is not None else self.rows
+        fast._node(decl, Env(result.values, self.tables, n, self.up, self.groups), dead, result, result.view)
 
 
 def patched(vec, computed: dict):

@@ -1,0 +1,67 @@
+"""One walk over a plan, whichever back-end computes the values.
+
+:func:`walk` visits the planned declarations in dependency order and decides, the same way for
+the Decimal back-end (:class:`.evaluator.Program`) and the fixed-point back-end
+(:class:`.fixedpoint.FastProgram`), what is computed, what is skipped (and because of which
+failed node) and how an error is captured. A back-end implements :class:`Backend`: it binds a
+fact and computes a rule or check; it never decides the order or the skipping itself.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Protocol
+
+from ..check.graph import RulesetGraph
+from ..check.model import Input, Parameter, Table
+from ..core.errors import EvaluationError, RulesError
+from .semantics import ARITHMETIC_ERRORS, arithmetic_error
+
+
+class Backend(Protocol):
+    """What :func:`walk` asks of a back-end."""
+
+    def has_records(self, decl) -> bool:
+        """Whether the collection a per-record declaration runs over was given."""
+
+    def fact(self, decl: Input | Parameter) -> None:
+        """Bind an input or parameter; a problem raises :class:`EvaluationError`."""
+
+    def node(self, decl) -> None:
+        """Compute a rule or check; a problem raises :class:`EvaluationError` or a Decimal trap."""
+
+
+def walk(graph: RulesetGraph, order: list[str], backend: Backend, *, failed: set[str], skipped: dict[str, str],
+         errors: list[RulesError], progress: Callable[[str], None] | None = None) -> None:
+    """Evaluate ``order`` with ``backend``: ``failed`` collects the ids that failed (it may come
+    in with the missing facts), ``skipped`` maps an id to the failed node or absent collection
+    it needed, ``errors`` receives every error, located."""
+    decls = graph.ruleset.declarations
+    for node_id in order:
+        decl = decls[node_id]
+        if isinstance(decl, Table) or node_id in failed:
+            continue
+        if progress is not None:
+            progress(node_id)
+        if decl.entity is not None and not backend.has_records(decl):
+            skipped[node_id] = graph.ruleset.entities[decl.entity].collection
+            continue
+        if isinstance(decl, (Input, Parameter)):
+            _capture(backend.fact, decl, failed, errors)
+            continue
+        if failed or skipped:
+            blocked = next((d for d in graph.dependencies(node_id) if d in failed or d in skipped), None)
+            if blocked is not None:
+                skipped[node_id] = skipped.get(blocked, blocked)
+                continue
+        _capture(backend.node, decl, failed, errors)
+
+
+def _capture(step: Callable, decl, failed: set[str], errors: list[RulesError]) -> None:
+    try:
+        step(decl)
+    except EvaluationError as err:
+        failed.add(decl.id)
+        errors.append(err)
+    except ARITHMETIC_ERRORS as exc:
+        failed.add(decl.id)
+        errors.append(arithmetic_error(decl, exc))
