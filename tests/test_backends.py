@@ -91,3 +91,31 @@ def test_every_builtin_declares_how_the_fixed_point_back_end_runs_it(name):
     assert declared in ("columns", "per_value", None)
     if declared == "columns":  # a column implementation exists for what is declared
         assert name in COLUMN_FUNCTIONS
+
+
+def _both(tmp_path, formula: str, kind: str, facts: dict) -> tuple[str, str]:
+    path = tmp_path / "one.yaml"
+    path.write_text(METADATA + "inputs:\n  a: {label: 甲, type: number, citation: 一}\n"
+                    "  b: {label: 乙, type: number, citation: 一}\n"
+                    f"rules:\n  out: {{label: 结果, type: {kind}, citation: 二, formula: \"{formula}\"}}\n",
+                    encoding="utf-8")
+    program = load_program(str(path))
+    bound = bind_facts(program.ruleset, FactSet(facts, lambda p: SPAN, lambda p: SPAN))
+    return str(program.evaluate(bound).values["out"]), str(FastProgram(program).evaluate(bound).values["out"])
+
+
+@pytest.mark.parametrize("formula, facts, want", [
+    # Decimal gives -0 for -1 × 0; a result is never a signed zero
+    ("a * b", {"a": "-1", "b": "0"}, "0"),
+    # 0 / 0.05 is 0E+2 to Decimal (exponent 0 − (−2)); shown as 0
+    ("a / b", {"a": "0", "b": "0.05"}, "0"),
+    # 0.5 / 0.0005 is 1E+3 to Decimal; shown as 1000
+    ("a / b", {"a": "0.5", "b": "0.0005"}, "1000"),
+    # min keeps the first of equal values, with its own places: min(1.0, 1.00) is 1.0
+    ("min(a, b)", {"a": "1.0", "b": "1.00"}, "1.0"),
+    ("max(b, a)", {"a": "1.0", "b": "1.00"}, "1.00"),
+    # if-then-else keeps the places of the branch taken
+    ("if a > 0 then a else b", {"a": "2.5", "b": "1.000"}, "2.5"),
+])
+def test_the_plain_form_of_a_result_is_the_same_on_both_back_ends(tmp_path, formula, facts, want):
+    assert _both(tmp_path, formula, "number", facts) == (want, want)

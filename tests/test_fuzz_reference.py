@@ -13,7 +13,8 @@ The semantics the reference implements (README, "The formula language"; evaluato
 * a division by zero is the error ``division-by-zero`` located at the divisor; overflow or a
   result too long to keep is the error ``arithmetic`` located at the formula;
 * a money rule's result is settled to 28 significant digits (half-even), then rounded half-up
-  to 2 places; other types are not rounded; no fact and no result is a signed zero (-0.00 is 0.00).
+  to 2 places; other types are not rounded; no fact and no result is a signed zero or has a
+  positive exponent below 34 digits (-0.00 is 0.00, 0E+2 is 0, 1E+3 is 1000).
 
 Formulas are built as trees by type (money ± money, money × rate, money ÷ money is a rate, the
 literal 0 fits any type, ...), printed with the fewest brackets the grammar needs (and some
@@ -314,8 +315,14 @@ def typed_fact(raw, kind: str) -> Decimal:
 
 
 def unsigned(value: Decimal) -> Decimal:
-    """No value is a signed zero: -0.00 is 0.00 (README, "The formula language")."""
-    return value.copy_abs() if value.is_zero() else value
+    """A value in its plain form (README, "The formula language"): -0.00 is 0.00, 0E+2 is 0,
+    1E+3 is 1000 (below 34 digits)."""
+    exponent = value.as_tuple().exponent
+    if value.is_zero():
+        return Decimal(0) if exponent > 0 else value.copy_abs()
+    if exponent > 0 and value.adjusted() < 34:
+        return value.quantize(Decimal(1), context=EXACT)
+    return value
 
 
 # --- the reference evaluator -------------------------------------------------------------------------

@@ -12,11 +12,11 @@ import decimal
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from ..load import ast
 from ..core.builtins import AGGREGATES
-from .compiler import Compiled, compile_formula
+from .compiler import Compiled, compile_check, compile_formula
 from ..core.datatypes import Type, display
 from ..core.errors import (MissingFactError,
                      RulesError, RulesWarning)
@@ -98,7 +98,8 @@ class Program:
         decls = ruleset.declarations
         self.tables = {d.id for d in decls.values() if isinstance(d, Table)}
         self.formulas: dict[str, Compiled] = {}
-        self.sides: dict[str, tuple[Compiled, Compiled]] = {}
+        self.sides: dict[str, tuple[Compiled, Compiled]] = {}  # a failed record's sides (fixed-point)
+        self.checks: dict[str, Callable] = {}  # check -> (passed, sides), one evaluation
         self.names: dict[str, list[ast.Name]] = {}  # for splicing values into formulas
         self.accessors: dict[str, list[tuple[Compiled, Type]]] = {}  # the value of each name
         for decl in decls.values():
@@ -108,6 +109,8 @@ class Program:
                 self.accessors[decl.id] = [
                     (compile_formula(decl, ruleset, name), ruleset.resolve(name.id, decl.entity).type)
                     for name in self.names[decl.id]]
+                if isinstance(decl, Check):
+                    self.checks[decl.id] = compile_check(decl, ruleset)
                 if isinstance(decl, Check) and isinstance(decl.tree, ast.Compare):
                     self.sides[decl.id] = (compile_formula(decl, ruleset, decl.tree.left),
                                            compile_formula(decl, ruleset, decl.tree.right))
@@ -222,7 +225,11 @@ class Program:
             self._evaluate_column(decl, values, result, trace)
             return
         record: list | None = [] if trace else None
-        value = self.formulas[decl.id](values, None, record)
+        sides = None
+        if isinstance(decl, Check):
+            value, sides = self.checks[decl.id](values, None, record)
+        else:
+            value = self.formulas[decl.id](values, None, record)
         rounding_info = None
         if isinstance(decl, Rule) and decl.rounding is not None and isinstance(value, Decimal):
             rounding_info = {"places": decl.rounding.places, "mode": decl.rounding.mode,
@@ -231,7 +238,6 @@ class Program:
             value = rule_value(value, decl.rounding)
         check = None
         if isinstance(decl, Check):
-            sides = self.sides_of(decl, values, None)
             check = CheckResult(decl.id, decl.label, bool(value), decl.severity, decl.message,
                                 decl.citation, self.ruleset.reference(decl), sides, decl.side_type)
             result.checks.append(check)
@@ -253,17 +259,22 @@ class Program:
         column: list[Any] = []
         rows_trace: list[dict] = []
         failures: list[RecordCheck] = []
+        checking = self.checks.get(decl.id)
         for row, key in enumerate(keys):
             record: list | None = [] if trace else None
-            value = formula(values, row, record)
+            sides = None
+            if checking is not None:
+                value, sides = checking(values, row, record)
+            else:
+                value = formula(values, row, record)
             before = value
             if isinstance(decl, Rule):
                 value = rule_value(value, rounding)
             column.append(value)
             if isinstance(decl, Check) and not value:
-                failures.append(RecordCheck(key, self.sides_of(decl, values, row)))
+                failures.append(RecordCheck(key, sides))
             if trace:
-                rows_trace.append(self._row_trace(decl, key, value, before, values, row, record))
+                rows_trace.append(self._row_trace(decl, key, value, before, sides, values, row, record))
         values[decl.id] = column
         check = None
         if isinstance(decl, Check):
@@ -360,17 +371,15 @@ class Program:
                           rounding=rounding, lookups=lookups, branches=branches,
                           aggregates=aggregates, note=decl.note, check=check_info)
 
-    def _row_trace(self, decl: Rule | Check, key: Any, value: Any, before: Any, values: dict,
-                   row: int, record: list) -> dict:
+    def _row_trace(self, decl: Rule | Check, key: Any, value: Any, before: Any, sides: tuple | None,
+                   values: dict, row: int, record: list) -> dict:
         lookups, branches, aggregates, substituted = self._details(decl, values, row, record)
         item = {"key": key, "value": value, "display": display(value, decl.type),
                 "substituted": substituted}
         if before is not value and before != value:
             item["before_rounding"] = before
-        if isinstance(decl, Check) and not value:
-            sides = self.sides_of(decl, values, row)
-            if sides is not None:
-                item["sides"] = sides
+        if isinstance(decl, Check) and not value and sides is not None:
+            item["sides"] = sides
         return item
 
 

@@ -35,23 +35,36 @@ MODES = tuple(ROUNDING_MODES)
 
 
 def as_decimal(value: Any) -> Any:
-    """Integers enter evaluation as Decimal, so int / int can never give a float; a zero
-    enters unsigned (``-0.00`` is ``0.00``)."""
+    """Integers enter evaluation as Decimal, so int / int can never give a float; a number
+    enters in its plain form (:func:`plain`)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
-    if isinstance(value, Decimal) and value.is_zero() and value.is_signed():
-        return value.copy_abs()
+    if isinstance(value, Decimal):
+        return plain(value)
+    return value
+
+
+def plain(value: Decimal) -> Decimal:
+    """A number as a person writes it: never a signed zero (``-0.00`` is ``0.00``) and no
+    positive exponent below 34 digits (``1E+3`` is ``1000``, ``0E+2`` is ``0``). Decimal
+    arithmetic gives both forms (``-1 * 0``, ``0 / 0.05``, ``0.5 / 0.0005``); no fact and no
+    result keeps them, whichever back-end computes it."""
+    exponent = value.as_tuple().exponent
+    if value.is_zero():
+        return Decimal(0) if isinstance(exponent, int) and exponent > 0 else value.copy_abs()
+    if isinstance(exponent, int) and exponent > 0 and value.adjusted() < 34:
+        return value.quantize(Decimal(1), context=DECIMAL_CONTEXT)
     return value
 
 
 def rule_value(value: Any, rounding: Rounding | None) -> Any:
     """What a rule holds: its formula's value rounded as the rule says (:func:`round_rule`),
-    and never a signed zero (``-1 * 0`` is ``-0`` to Decimal; no settlement shows ``-0``)."""
+    else in its plain form (:func:`plain`)."""
     if not isinstance(value, Decimal):
         return value
     if rounding is not None:
         return round_rule(value, rounding)
-    return value.copy_abs() if value.is_zero() and value.is_signed() else value
+    return plain(value)
 
 
 def round_rule(value: Decimal, rounding: Rounding) -> Decimal:

@@ -102,9 +102,9 @@ class FastProgram:
             tables = {name: table_from_records(self.ruleset, records)
                       for name, records in facts.items() if name in self.ruleset.collections}
             scalars = {k: scalar_vector(v) for k, v in facts.items() if k not in self.ruleset.collections}
-        except Unsupported:  # a fact the fixed-point back-end cannot hold exactly
+            result = self.run(tables, scalars, targets, as_of=as_of)
+        except Unsupported:  # a value the fixed-point back-end cannot hold exactly
             return self.program.evaluate(facts, targets, fact_source=fact_source, as_of=as_of)
-        result = self.run(tables, scalars, targets, as_of=as_of)
         return self.to_evaluation(result, facts)
 
     def _incomplete(self, facts: dict, targets) -> bool:
@@ -182,7 +182,9 @@ class FastProgram:
             ) -> FastResult:
         """Evaluate over columnar ``tables`` and single ``scalars`` (entity mode), or, with
         ``rows`` > 1, over independent rows: each scalar is then a one- or ``rows``-long
-        column (row mode, for rulesets without collections)."""
+        column (row mode, for rulesets without collections). Raises :class:`Unsupported` when
+        a value is beyond what the back-end holds (34 integer digits, MAX_SCALE places): the
+        caller then runs the Decimal back-end."""
         order, targets = self.graph.plan(targets)
         values: dict[str, Any] = {}
         result = FastResult(targets, values, tables, rows or 1)

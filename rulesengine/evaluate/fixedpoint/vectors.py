@@ -16,6 +16,7 @@ from ..semantics import as_decimal
 LIMIT = 2 ** 62  # int64 results must stay below this (headroom for one more addition)
 DIGITS = 10 ** 34  # exact values beyond 34 digits are rounded by the Decimal path
 SETTLED = 10 ** 28  # ... and beyond 28 digits changed by the settling before a rule rounds
+MAX_SCALE = 60  # decimal places a fixed-point column may have (a 34-digit quotient of small facts fits)
 U = 1e-33  # bound on the relative error of one 34-digit Decimal operation (true: 5e-34)
 
 
@@ -209,11 +210,11 @@ def with_places(vec: Fixed, places) -> Fixed:
 def decimal_parts(value: Decimal) -> tuple[int, int]:
     """(ints, scale) with value == ints / 10**scale and scale >= 0, exactly.
 
-    A value written with a positive exponent (``1E+3``) or of 34 digits and more is left to the
-    Decimal back-end (:class:`Unsupported`): it keeps that form, and its magnitude is unbounded."""
+    A value of 34 integer digits and more, or of more than MAX_SCALE decimal places, is left to
+    the Decimal back-end (:class:`Unsupported`): its magnitude is unbounded there."""
     sign, digits, exponent = value.as_tuple()
-    if not isinstance(exponent, int) or exponent > 0 or value.adjusted() >= 34:
-        raise Unsupported("a value written with an exponent, or of 34 digits and more")
+    if not isinstance(exponent, int) or -exponent > MAX_SCALE or value.adjusted() >= 34:
+        raise Unsupported("a value of 34 integer digits or more, or of very many decimal places")
     coefficient = int("".join(map(str, digits))) if digits else 0
     if sign:
         coefficient = -coefficient
