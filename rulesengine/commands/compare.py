@@ -25,7 +25,7 @@ from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from ..evaluate.facts import bind_facts
 from ..views.report import check_json, key_json
 
-SUMMABLE = ("money", "number", "integer")
+SUMMABLE = ("money", "integer")  # a sum of coefficients or rates would mean nothing
 
 
 @dataclass
