@@ -16,7 +16,7 @@ from datetime import date
 from typing import Sequence
 
 from .batch.run import add_batch_parser, run_batch
-from .commands.compare import compare, compare_json, compare_table
+from .commands.compare import compare, compare_json, compare_status, compare_table
 from .commands.coverage import coverage, coverage_json, coverage_text
 from .commands.diff import RulesetDiff, diff_json, diff_results, diff_rulesets, diff_text
 from .evaluate.driver import load_program
@@ -87,8 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp = sub.add_parser("compare", help=_("several rulesets on one facts file, side by side "
                                             "by glossary concept"))
     comp.add_argument("paths", nargs="+", metavar="RULESET", help=_("ruleset files or directories"))
-    comp.add_argument("--facts", required=True, metavar="FILE", help=_("facts as YAML or JSON"))
+    comp.add_argument("--facts", required=True, metavar="FILE",
+                      help=_("facts as YAML or JSON; a section per ruleset id beside the shared facts"))
     comp.add_argument("--format", choices=("table", "json"), default="table")
+    comp.add_argument("--per-record", action="store_true",
+                      help=_("show per-record concepts record by record, not only their totals"))
     _add_report_parsers(sub)
     _as_of_option(add_batch_parser(sub))
     return parser
@@ -356,10 +359,10 @@ def _compare(args) -> int:
     programs = [load_program(path) for path in _expand(args.paths)]
     columns = compare(programs, read_facts(args.facts))
     if args.format == "json":
-        sys.stdout.write(dumps(compare_json(columns)))
+        sys.stdout.write(dumps(compare_json(columns, args.per_record)))
     else:
-        sys.stdout.write(compare_table(columns))
-    return EXIT_OK
+        sys.stdout.write(compare_table(columns, args.per_record))
+    return compare_status(columns)
 
 
 def _graph(args) -> int:

@@ -48,7 +48,9 @@ def test_run_json_money_as_decimal_strings(in_repo, capsys):
     assert data["values"]["payable"] == "202500000.00"
     assert data["values"]["quality_deposit_deduction"] == "1025617.28"
     assert data["values"]["settlement_amount"] == "16654382.72"
-    assert all(c["passed"] for c in data["checks"]) and len(data["checks"]) == 5
+    # seven checks since issue 13 (the two growth caps, reasonable overspend, compliant surplus, the
+    # DIP total including the sharing, the clearing deadline, the inpatient budget not negative)
+    assert all(c["passed"] for c in data["checks"]) and len(data["checks"]) == 7
 
 
 def test_run_target_computes_only_what_it_needs(in_repo, capsys):

@@ -151,11 +151,14 @@ class DipData:
             "grass": cases["grassroots_disease"].tolist(),
             "last_year": money(inst["last_year_fund_paid"]), "credit": [_dec(v, 4) for v in inst["credit_rate"].tolist()],
             "settled": money(inst["monthly_settled_total"]), "audit": money(inst["audit_deduction"]),
+            "inst_budget": money(inst["annual_dip_budget"]),
             "deduction_rate": [_dec(v, 4) for v in inst["assessment_deduction_rate"].tolist()],
             "budget": self.dip_budget()}
 
     def dip_budget(self) -> Decimal:
         f = self.facts_text
+        if "dip_budget" in f:  # Zibo since issue 13: the DIP line is an input (二(一) "主要包括")
+            return Decimal(f["dip_budget"])
         total = Decimal(f["compiled_budget"]) + Decimal(f["budget_adjustment"])
         for key in ("general_outpatient_budget", "chronic_outpatient_budget", "remote_sporadic_budget",
                     "other_payment_budget"):
@@ -262,11 +265,13 @@ def dip_decimal_reference(d: dict) -> dict:
         for i in range(n_inst):
             pay = r2(points_by[i] * point_value * (fund_by[i] / cost_by[i]))
             fund = fund_by[i]
-            surplus, overspend = max(ZERO, pay - fund), max(ZERO, fund - pay)
+            base = min(pay, d["inst_budget"][i])  # 三(四)3: the institution's annual DIP budget caps it
+            # overspend without the audited 违规 costs, which are deducted once below
+            surplus, overspend = max(ZERO, base - fund), max(ZERO, fund - d["audit"][i] - base)
             retained = r2(surplus * Decimal("0.8"))
-            limit = r2(pay * Decimal("0.1"))
+            limit = r2(base * Decimal("0.1"))
             share = r2(min(overspend, limit) * Decimal("0.7"))
-            annual = min(fund, pay) + retained + share
+            annual = min(fund, base) + retained + share
             deposit = r2(annual * Decimal("0.05"))
             deduction = r2(deposit * d["deduction_rate"][i])
             advance = r2(d["last_year"][i] / 12 * 1 * d["credit"][i])
@@ -295,10 +300,12 @@ def dip_numpy(raw: dict, budget: float) -> dict:
     point_value = np.round(budget / (fund_by.sum() / cost_by.sum()) / points_by.sum(), 4)
     standards = np.round(score * coef * point_value, 2)
     pay = np.round(points_by * point_value * (fund_by / cost_by), 2)
-    surplus, overspend = np.maximum(0, pay - fund_by), np.maximum(0, fund_by - pay)
+    base = np.minimum(pay, inst["annual_dip_budget"] / 100.0)
+    audit = inst["audit_deduction"] / 100.0
+    surplus, overspend = np.maximum(0, base - fund_by), np.maximum(0, fund_by - audit - base)
     retained = np.round(surplus * 0.8, 2)
-    share = np.round(np.minimum(overspend, np.round(pay * 0.1, 2)) * 0.7, 2)
-    annual = np.minimum(fund_by, pay) + retained + share
+    share = np.round(np.minimum(overspend, np.round(base * 0.1, 2)) * 0.7, 2)
+    annual = np.minimum(fund_by, base) + retained + share
     deduction = np.round(np.round(annual * 0.05, 2) * inst["assessment_deduction_rate"] / 10000.0, 2)
     advance = np.round(inst["last_year_fund_paid"] / 100.0 / 12 * inst["credit_rate"] / 10000.0, 2)
     settlement = annual - inst["monthly_settled_total"] / 100.0 - inst["audit_deduction"] / 100.0 - deduction - advance

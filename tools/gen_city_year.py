@@ -149,6 +149,7 @@ def dip_arrays(n_cases: int, n_institutions: int = 200, seed: int = 1) -> dict:
         "fiscal_subsidy_revenue": yuan(global_budget // 10), "other_revenue": yuan(global_budget // 100),
         "general_outpatient_budget": yuan(other[0]), "chronic_outpatient_budget": yuan(other[1]),
         "remote_sporadic_budget": yuan(other[2]), "other_payment_budget": yuan(other[3]),
+        "dip_budget": yuan(dip_budget),
         "base_disease_average_cost": yuan(BASE_DISEASE_COST_FEN), "rescale_to_budget": False,
         "advance_months": "1", "offset_advance_at_clearing": True, "quality_deposit_rate": "5%",
         "surplus_retention_rate": "80%", "reasonable_overspend_limit_rate": "10%",
