@@ -18,6 +18,7 @@ from typing import Any
 from ..check.model import CLEARING_YEAR, ROUNDING_MODES, Parameter, Rounding, Ruleset
 from ..core.errors import (ArithmeticLimitError, InvalidDateError, NoValueInForceError, PeriodWarning,
                            RulesError, RulesWarning, StaleParameterWarning)
+from ..core.datatypes import plain
 from ..core.i18n import _, context_of
 
 DECIMAL_CONTEXT = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
@@ -35,25 +36,10 @@ MODES = tuple(ROUNDING_MODES)
 
 
 def as_decimal(value: Any) -> Any:
-    """Integers enter evaluation as Decimal, so int / int can never give a float; a number
-    enters in its plain form (:func:`plain`)."""
+    """Integers enter evaluation as Decimal, so int / int can never give a float. (Facts are
+    already in their plain form: :func:`..core.datatypes.plain` is applied where they are typed.)"""
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
-    if isinstance(value, Decimal):
-        return plain(value)
-    return value
-
-
-def plain(value: Decimal) -> Decimal:
-    """A number as a person writes it: never a signed zero (``-0.00`` is ``0.00``) and no
-    positive exponent below 34 digits (``1E+3`` is ``1000``, ``0E+2`` is ``0``). Decimal
-    arithmetic gives both forms (``-1 * 0``, ``0 / 0.05``, ``0.5 / 0.0005``); no fact and no
-    result keeps them, whichever back-end computes it."""
-    exponent = value.as_tuple().exponent
-    if value.is_zero():
-        return Decimal(0) if isinstance(exponent, int) and exponent > 0 else value.copy_abs()
-    if isinstance(exponent, int) and exponent > 0 and value.adjusted() < 34:
-        return value.quantize(Decimal(1), context=DECIMAL_CONTEXT)
     return value
 
 
