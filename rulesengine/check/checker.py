@@ -8,9 +8,8 @@ inside the formula string in the YAML, with a did-you-mean hint for unknown name
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
-
 import os
+from typing import Any
 
 from ..load import ast
 from ..core.datatypes import (BOOLEAN, BUILTIN, NUMBER, Type,
@@ -27,6 +26,23 @@ from .typer import Typer, assign_hint, assignable, unify
 SECTIONS = ("parameters", "tables", "inputs", "rules", "checks")
 ENTITY_SECTIONS = (("fields", "inputs"), ("rules", "rules"), ("checks", "checks"))
 MODULE_DIR = "modules"  # beside the ruleset: rulesets/modules/<id>.yaml
+# Then the project's shared modules (a checkout), so a ruleset copied elsewhere still validates.
+PROJECT_MODULES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                               "rulesets", MODULE_DIR)
+
+
+def find_module(ruleset_file: str, module_id: str) -> str | None:
+    """The file of a module: beside the ruleset (modules/<id>.yaml), else the project's shared one."""
+    folders = (os.path.join(os.path.dirname(ruleset_file), MODULE_DIR), PROJECT_MODULES)
+    for folder in folders:
+        file = os.path.join(folder, f"{module_id}.yaml")
+        if os.path.isfile(file):
+            return file
+    return None
+
+
+def _module_ids(folder: str) -> list[str]:
+    return sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml")) if os.path.isdir(folder) else []
 
 
 def check(doc: Document) -> Ruleset:
@@ -94,13 +110,14 @@ class _Checker:
             self.fail(DuplicateIdError(_("module '{id}' is included twice").format(id=module_id), span=span,
                                        hint=_("include each module once")))
             return
-        folder = os.path.join(os.path.dirname(self.main.file), MODULE_DIR)
-        file = os.path.join(folder, f"{module_id}.yaml")
-        if not os.path.isfile(file):
-            known = [f[:-5] for f in sorted(os.listdir(folder)) if f.endswith(".yaml")] \
-                if os.path.isdir(folder) else []
-            self.fail(UnknownNameError(_("unknown module '{id}' (no file {file})").format(id=module_id, file=file),
-                                       span=span, hint=did_you_mean(module_id, known) or
+        file = find_module(self.main.file, module_id)
+        if file is None:
+            folder = os.path.join(os.path.dirname(self.main.file), MODULE_DIR)
+            beside, shared = _module_ids(folder), _module_ids(PROJECT_MODULES)
+            known = beside or shared  # list the ruleset's own modules when it has any
+            self.fail(UnknownNameError(_("unknown module '{id}' (no file {file})").format(
+                                           id=module_id, file=os.path.join(folder, f"{module_id}.yaml")),
+                                       span=span, hint=did_you_mean(module_id, beside + shared) or
                                        (_("modules: {ids}").format(ids=", ".join(known)) if known else
                                         _("shared modules live in {folder}/<id>.yaml").format(folder=folder))))
             return
@@ -117,6 +134,12 @@ class _Checker:
             return
         self.modules[module_id] = Module(module_id, data["title"], data["document_number"], doc.file)
         self._read(doc, module_id)
+
+    def _key_type(self, entity_id: str) -> Type | None:
+        """The type of an entity's key field; None if the key is not a field (already reported)."""
+        entity = self.entities[entity_id]
+        decl = self.decls.get(f"{entity.id}.{entity.key}")
+        return decl.type if decl is not None else None
 
     def _add(self, decl: Declaration) -> None:
         other = self.decls.get(decl.id)
@@ -450,8 +473,9 @@ class _Checker:
             self.fail(BadValueError(_("'{id}' is checked once, not per record").format(id=decl.id),
                                     span=self.doc.span(where), hint=_("write just {id}").format(id=decl.id)))
             return frozenset()
-        entity = self.entities[decl.entity]
-        key_type = self.decls[f"{entity.id}.{entity.key}"].type
+        key_type = self._key_type(decl.entity)
+        if key_type is None:
+            return frozenset()
         return frozenset(self._value(key, key_type, where + (i,)) for i, key in enumerate(keys))
 
     def _expected(self, decl: Declaration, raw, where: tuple):
@@ -476,8 +500,9 @@ class _Checker:
                                       "to values").format(id=decl.id), span=self.doc.span(where),
                                     hint=_("write {id}: {{KEY1: value, KEY2: value}}").format(id=decl.id)))
             return {}
-        entity = self.entities[decl.entity]
-        key_type = self.decls[f"{entity.id}.{entity.key}"].type
+        key_type = self._key_type(decl.entity)
+        if key_type is None:
+            return {}
         return {self._value(key, key_type, where): self._expected(decl, value, where + (key,))
                 for key, value in raw.items()}
 

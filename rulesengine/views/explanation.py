@@ -14,6 +14,7 @@ one function, without touching the renderers.
 from __future__ import annotations
 
 import re
+from collections import deque
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -86,6 +87,7 @@ WORDS: dict[str, str] = {
     "reading": "文本解读",
     "defined_at": "定义位置",
     "see_above": "见上文",
+    "continued": "层次过深，接下文",
     "record_count": "{count} 条记录",
     "records_passed": "{count} 条记录全部通过",
     "records_failed": "{count} 条记录中 {failed} 条未通过",
@@ -116,6 +118,35 @@ WORDS: dict[str, str] = {
     "graph_targets": "突出显示的计算目标及其依赖",
     "generated_by": "由 rulesengine 根据规则集和事实生成；同一规则集和事实生成的内容完全相同。",
 }
+
+TREE_DEPTH = 32  # levels of a trace tree drawn nested; a deeper rule continues as a tree of its own
+
+
+class Forest:
+    """The trees of a trace, drawn one after another, none deeper than :data:`TREE_DEPTH`.
+
+    The targets are the first roots. A rule met at that depth is drawn there as a pointer
+    and continues as a root of its own after the others, so a chain of thousands of rules
+    neither recurses nor indents without bound (the output stays linear in the trace).
+    """
+
+    def __init__(self, targets):
+        self.shown: set[str] = set()  # drawn in full
+        self._roots = deque((target, False) for target in targets)
+
+    def __iter__(self):
+        while self._roots:
+            node_id, continued = self._roots.popleft()
+            if not (continued and node_id in self.shown):
+                yield node_id
+
+    def cut(self, node_id: str, depth: int, has_children: bool) -> bool:
+        """True if the node is drawn here as a pointer (and queued as a root of its own)."""
+        if depth < TREE_DEPTH or not has_children or node_id in self.shown:
+            return False
+        self._roots.append((node_id, True))
+        return True
+
 
 ROUNDING_MODES = {"half_up": "四舍五入", "half_even": "四舍六入五成双", "down": "向零舍去",
                   "up": "远离零进位", "floor": "向下舍入", "ceiling": "向上进位"}
