@@ -47,6 +47,18 @@ class YamlSyntaxError(LoadError):
     code = "yaml-syntax"
 
 
+class BadCharacterError(LoadError):
+    """Text holds a control character, a lone surrogate or a direction override."""
+
+    code = "bad-character"
+
+
+class LimitError(RulesError):
+    """The input crosses one of the documented bounds (README: Limits and guarantees)."""
+
+    code = "limit"
+
+
 class DuplicateKeyError(LoadError):
     code = "duplicate-key"
 
