@@ -16,7 +16,7 @@ from ..core.datatypes import (BOOLEAN, BUILTIN, NUMBER, Type,
                         ValueProblem, coerce)
 from ..load.document import Document
 from ..core.errors import (BadValueError, CheckFailed, DuplicateIdError,
-                     IncompleteTableError, RulesError, TypeMismatchError, UnknownNameError, did_you_mean, flatten)
+                     IncompleteTableError, LimitError, RulesError, TypeMismatchError, UnknownNameError, did_you_mean, flatten)
 from .model import (Check, Clause, DatedValue, Declaration, Entity, Example, FactSet, Input,
                     Metadata, Module, Parameter, Rounding, Rule, Ruleset, Table, TestCase)
 from ..core.i18n import _, context_of, kind_name
@@ -25,6 +25,7 @@ from .typer import Typer, assign_hint, assignable, unify
 
 SECTIONS = ("parameters", "tables", "inputs", "rules", "checks")
 ENTITY_SECTIONS = (("fields", "inputs"), ("rules", "rules"), ("checks", "checks"))
+MAX_TOTAL_FORMULA_CHARS = 200_000  # all formulas of a ruleset and its modules, aliases expanded
 MODULE_DIR = "modules"  # beside the ruleset: rulesets/modules/<id>.yaml
 # Then the project's shared modules (a checkout), so a ruleset copied elsewhere still validates.
 PROJECT_MODULES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -60,6 +61,7 @@ class _Checker:
         self.decls: dict[str, Declaration] = {}
         self.entities: dict[str, Entity] = {}
         self.modules: dict[str, Module] = {}
+        self.formula_chars = 0  # counted before each formula is parsed
 
     def fail(self, error: RulesError) -> None:
         self.errors.append(error)
@@ -388,6 +390,15 @@ class _Checker:
     def _parse(self, path: tuple, text: str) -> ast.Node | None:
         def origin(start: int, end: int):
             return self.doc.scalar_span(path, start, end)
+        before, self.formula_chars = self.formula_chars, self.formula_chars + len(text)
+        if self.formula_chars > MAX_TOTAL_FORMULA_CHARS:
+            if before <= MAX_TOTAL_FORMULA_CHARS:  # reported once, at the formula that crosses
+                self.fail(LimitError(
+                    _("the formulas hold more than {limit:,} characters in all").format(
+                        limit=MAX_TOTAL_FORMULA_CHARS), span=self.doc.key_span(path[:-1]),
+                    hint=_("a YAML alias (*name) repeats its formula in full; write a shared "
+                           "calculation once as a rule and use its id in the other formulas")))
+            return None
         try:
             return parse_formula(text, origin)
         except RulesError as err:
