@@ -7,10 +7,12 @@ file it reads, so an error can show the offending line long after the file was p
 from __future__ import annotations
 
 import os
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
 _TEXTS: dict[str, str] = {}
+_LINES: dict[str, list[str]] = {}  # each remembered text split into lines once, when first needed
 
 
 @dataclass(frozen=True, order=True)
@@ -42,13 +44,17 @@ def display_path(path: str) -> str:
 def remember(file: str, text: str) -> None:
     """Keep ``text`` as the content of ``file`` for later excerpts."""
     _TEXTS[file] = text
+    _LINES.pop(file, None)
 
 
 def source_line(file: str, line: int) -> str | None:
-    text = _TEXTS.get(file)
-    if text is None:
-        return None
-    lines = text.splitlines()
+    """Line ``line`` of a remembered file; the file is split once however many errors it has."""
+    lines = _LINES.get(file)
+    if lines is None:
+        text = _TEXTS.get(file)
+        if text is None:
+            return None
+        lines = _LINES[file] = text.splitlines()
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
@@ -77,6 +83,17 @@ def excerpt(span: Span) -> str | None:
 _MAX_EXCERPT = 160  # characters of a source line shown around an error
 
 
+MAX_SHOWN = 200  # characters of one value quoted in a message
+
+
+def clip(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut in the middle when longer than ``limit``, saying how much is left out."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]}…[{len(text) - 2 * keep:,}]…{text[-keep:]}"
+
+
 def text_width(text: str) -> int:
     """Terminal cells the text takes: CJK characters take two."""
     return sum(2 if _is_wide(ch) else 1 for ch in text)
@@ -102,10 +119,7 @@ class LineIndex:
     """Turns character offsets of a text into 1-based (line, column) pairs."""
 
     def __init__(self, text: str):
-        self._starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._starts.append(i + 1)
+        self._starts = [0] + [match.end() for match in re.finditer("\n", text)]
 
     def position(self, offset: int) -> tuple[int, int]:
         index = bisect_right(self._starts, offset) - 1
