@@ -120,7 +120,7 @@ class Document:
             raise LoadError(_("the document expands to more than {count:,} values").format(count=MAX_NODES),
                             span=self._node_span(node),
                             hint=_("YAML aliases (*name) are expanded; do not nest them"))
-        if len(path) > MAX_NESTING:  # aliases inside aliases nest deeper than the text shows
+        if len(path) >= MAX_NESTING and not isinstance(node, yaml.ScalarNode):  # aliases in aliases
             raise LoadError(_("the document is nested too deeply (more than {limit} levels)").format(
                                 limit=MAX_NESTING), span=self._node_span(node),
                             hint=_("nest lists and mappings a few levels at most"))
@@ -315,14 +315,16 @@ class _Loader(yaml.SafeLoader):
         self._composed = 0
 
     def compose_node(self, parent, index):
-        self._depth += 1
+        event = self.peek_event()
+        level = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        self._depth += level
         self._composed += 1
         if self._depth > MAX_NESTING or self._composed > MAX_NODES:
-            raise _Bound(self.peek_event().start_mark, self._depth > MAX_NESTING)
+            raise _Bound(event.start_mark, self._depth > MAX_NESTING)
         try:
             return super().compose_node(parent, index)
         finally:
-            self._depth -= 1
+            self._depth -= level
 
 
 def _compose_all(text: str) -> Iterator[tuple[yaml.Mark, yaml.Node]]:
