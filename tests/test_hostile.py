@@ -147,9 +147,9 @@ def test_aliased_formulas_are_counted_before_they_are_parsed(tmp_path, capsys):
     path = tmp_path / "r.yaml"
     path.write_text(METADATA + "inputs:\n  a: {label: 甲, type: money, citation: 一}\nrules:\n"
                     + "\n".join(rules) + "\n", encoding="utf-8")
-    # 20 formulas hold 199,980 characters; the 21st (r20) crosses 200,000
+    # 10 formulas hold 99,990 characters; the 11th (r10) crosses 100,000
     crossing = MAX_TOTAL_FORMULA_CHARS // len(formula)
-    assert crossing == 20
+    assert crossing == 10
     line = META_LINES + 3 + crossing + 1
     err = refused(capsys, "limit", f"{path}:{line}:3", "validate", path)
     assert err.count("error[limit]") == 1

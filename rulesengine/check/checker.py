@@ -25,7 +25,7 @@ from .typer import Typer, assign_hint, assignable, unify
 
 SECTIONS = ("parameters", "tables", "inputs", "rules", "checks")
 ENTITY_SECTIONS = (("fields", "inputs"), ("rules", "rules"), ("checks", "checks"))
-MAX_TOTAL_FORMULA_CHARS = 200_000  # all formulas of a ruleset and its modules, aliases expanded
+MAX_TOTAL_FORMULA_CHARS = 100_000  # all formulas of a ruleset and its modules, aliases expanded
 MODULE_DIR = "modules"  # beside the ruleset: rulesets/modules/<id>.yaml
 # Then the project's shared modules (a checkout), so a ruleset copied elsewhere still validates.
 PROJECT_MODULES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -40,6 +40,17 @@ def find_module(ruleset_file: str, module_id: str) -> str | None:
         if os.path.isfile(file):
             return file
     return None
+
+
+def _formulas(data: dict):
+    """(path of the declaration, formula text) of every rule and check of a document."""
+    for section, key in (("rules", "formula"), ("checks", "condition")):
+        for decl_id, spec in data.get(section, {}).items():
+            yield (section, decl_id), spec[key]
+    for entity_id, entity in data.get("entities", {}).items():
+        for section, key in (("rules", "formula"), ("checks", "condition")):
+            for name, spec in entity.get(section, {}).items():
+                yield ("entities", entity_id, section, name), spec[key]
 
 
 def _module_ids(folder: str) -> list[str]:
@@ -88,6 +99,7 @@ class _Checker:
     def _read(self, doc: Document, module: str | None) -> None:
         """Declarations of one document (the ruleset, or an included module)."""
         self.doc, self.data, self.module = doc, doc.value, module
+        self._count_formulas()
         for enum_id, spec in self.data.get("enums", {}).items():
             values = tuple(spec["values"])
             if enum_id in self.enums and self.enums[enum_id].values != values:
@@ -104,6 +116,20 @@ class _Checker:
         for entity_id, spec in self.data.get("entities", {}).items():
             self._entity(entity_id, spec)
         self.doc, self.data, self.module = self.main, self.main.value, None
+
+    def _count_formulas(self) -> None:
+        """Add up the formula text of the document (aliases expanded) before any is parsed."""
+        before = self.formula_chars
+        for path, text in _formulas(self.data):
+            self.formula_chars += len(text)
+            if before <= MAX_TOTAL_FORMULA_CHARS < self.formula_chars:  # reported once
+                self.fail(LimitError(
+                    _("the formulas hold more than {limit:,} characters in all").format(
+                        limit=MAX_TOTAL_FORMULA_CHARS), span=self.doc.key_span(path),
+                    hint=_("a YAML alias (*name) repeats its formula in full; write a shared "
+                           "calculation once as a rule and use its id in the other formulas")))
+                return
+            before = self.formula_chars
 
     def _include(self, module_id: str, path: tuple) -> None:
         from ..load.loader import load_ruleset  # the loader validates; the checker reads
@@ -390,15 +416,8 @@ class _Checker:
     def _parse(self, path: tuple, text: str) -> ast.Node | None:
         def origin(start: int, end: int):
             return self.doc.scalar_span(path, start, end)
-        before, self.formula_chars = self.formula_chars, self.formula_chars + len(text)
         if self.formula_chars > MAX_TOTAL_FORMULA_CHARS:
-            if before <= MAX_TOTAL_FORMULA_CHARS:  # reported once, at the formula that crosses
-                self.fail(LimitError(
-                    _("the formulas hold more than {limit:,} characters in all").format(
-                        limit=MAX_TOTAL_FORMULA_CHARS), span=self.doc.key_span(path[:-1]),
-                    hint=_("a YAML alias (*name) repeats its formula in full; write a shared "
-                           "calculation once as a rule and use its id in the other formulas")))
-            return None
+            return None  # refused by _count_formulas: nothing is parsed
         try:
             return parse_formula(text, origin)
         except RulesError as err:
