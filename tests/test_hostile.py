@@ -6,7 +6,7 @@ are the README's "Limits and guarantees", and tools/limits.py measures each refu
 
 from __future__ import annotations
 
-import json
+import os
 import pathlib
 import re
 import shutil
@@ -15,13 +15,13 @@ import openpyxl
 import pytest
 
 from conftest import METADATA
-from rulesengine.check.checker import MAX_TOTAL_FORMULA_CHARS
+from rulesengine.check.sources import MAX_TOTAL_FORMULA_CHARS
 from rulesengine.cli import main
 from rulesengine.core import source
 from rulesengine.core.errors import MAX_MESSAGE_CHARS, LoadError, render
 from rulesengine.core.source import Span
 from rulesengine.load.document import MAX_NODES
-from rulesengine.views.explanation import TREE_DEPTH
+from rulesengine.views.forest import TREE_DEPTH
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RECORDS = "tests/bad/_records_base.yaml"
@@ -184,3 +184,16 @@ def test_a_cut_message_keeps_its_start_and_end():
     assert len(err.message) <= MAX_MESSAGE_CHARS + 20
     assert err.message.startswith("start x") and err.message.endswith("x end")
     assert f"…[{100_010 - MAX_MESSAGE_CHARS:,}]…" in err.message
+
+
+def test_a_facts_file_name_that_is_not_utf8_is_shown_escaped(tmp_path, capsys):
+    # a file name is bytes: \xff is not UTF-8 (Python holds it as the surrogate U+DCFF) and
+    # \x1b is a control character; both are shown as escapes, and the workbook still opens
+    name = os.fsdecode(b"\xff\x1b.yaml")
+    facts = tmp_path / name
+    facts.write_text("community_code: Y\ngrade: 良好\nmembers: [{code: H1, budget: 1.00}]\n", encoding="utf-8")
+    out = tmp_path / "明细.xlsx"
+    status, _, err = run(capsys, "workbook", ROOT / RECORDS, "--facts", facts, "-o", out)
+    assert status == 0, err
+    cells = [str(c.value) for ws in openpyxl.load_workbook(out).worksheets for row in ws.iter_rows() for c in row]
+    assert any(cell.endswith("\\xff\\x1b.yaml") for cell in cells)

@@ -8,7 +8,6 @@ inside the formula string in the YAML, with a did-you-mean hint for unknown name
 from __future__ import annotations
 
 from datetime import date
-import os
 from typing import Any
 
 from ..load import ast
@@ -16,45 +15,16 @@ from ..core.datatypes import (BOOLEAN, BUILTIN, NUMBER, Type,
                         ValueProblem, coerce)
 from ..load.document import Document
 from ..core.errors import (BadValueError, CheckFailed, DuplicateIdError,
-                     IncompleteTableError, LimitError, RulesError, TypeMismatchError, UnknownNameError, did_you_mean, flatten)
+                     IncompleteTableError, RulesError, TypeMismatchError, UnknownNameError, did_you_mean, flatten)
 from .model import (Check, Clause, DatedValue, Declaration, Entity, Example, FactSet, Input,
                     Metadata, Module, Parameter, Rounding, Rule, Ruleset, Table, TestCase)
 from ..core.i18n import _, context_of, kind_name
 from ..load.parser import parse_formula
+from .sources import MAX_TOTAL_FORMULA_CHARS, count_formulas, find_module, formula_limit, unknown_module
 from .typer import Typer, assign_hint, assignable, unify
 
 SECTIONS = ("parameters", "tables", "inputs", "rules", "checks")
 ENTITY_SECTIONS = (("fields", "inputs"), ("rules", "rules"), ("checks", "checks"))
-MAX_TOTAL_FORMULA_CHARS = 100_000  # all formulas of a ruleset and its modules, aliases expanded
-MODULE_DIR = "modules"  # beside the ruleset: rulesets/modules/<id>.yaml
-# Then the project's shared modules (a checkout), so a ruleset copied elsewhere still validates.
-PROJECT_MODULES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                               "rulesets", MODULE_DIR)
-
-
-def find_module(ruleset_file: str, module_id: str) -> str | None:
-    """The file of a module: beside the ruleset (modules/<id>.yaml), else the project's shared one."""
-    folders = (os.path.join(os.path.dirname(ruleset_file), MODULE_DIR), PROJECT_MODULES)
-    for folder in folders:
-        file = os.path.join(folder, f"{module_id}.yaml")
-        if os.path.isfile(file):
-            return file
-    return None
-
-
-def _formulas(data: dict):
-    """(path of the declaration, formula text) of every rule and check of a document."""
-    for section, key in (("rules", "formula"), ("checks", "condition")):
-        for decl_id, spec in data.get(section, {}).items():
-            yield (section, decl_id), spec[key]
-    for entity_id, entity in data.get("entities", {}).items():
-        for section, key in (("rules", "formula"), ("checks", "condition")):
-            for name, spec in entity.get(section, {}).items():
-                yield ("entities", entity_id, section, name), spec[key]
-
-
-def _module_ids(folder: str) -> list[str]:
-    return sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml")) if os.path.isdir(folder) else []
 
 
 def check(doc: Document) -> Ruleset:
@@ -99,7 +69,9 @@ class _Checker:
     def _read(self, doc: Document, module: str | None) -> None:
         """Declarations of one document (the ruleset, or an included module)."""
         self.doc, self.data, self.module = doc, doc.value, module
-        self._count_formulas()
+        self.formula_chars, crossing = count_formulas(self.data, self.formula_chars)
+        if crossing is not None:
+            self.fail(formula_limit(doc.key_span(crossing)))
         for enum_id, spec in self.data.get("enums", {}).items():
             values = tuple(spec["values"])
             if enum_id in self.enums and self.enums[enum_id].values != values:
@@ -117,20 +89,6 @@ class _Checker:
             self._entity(entity_id, spec)
         self.doc, self.data, self.module = self.main, self.main.value, None
 
-    def _count_formulas(self) -> None:
-        """Add up the formula text of the document (aliases expanded) before any is parsed."""
-        before = self.formula_chars
-        for path, text in _formulas(self.data):
-            self.formula_chars += len(text)
-            if before <= MAX_TOTAL_FORMULA_CHARS < self.formula_chars:  # reported once
-                self.fail(LimitError(
-                    _("the formulas hold more than {limit:,} characters in all").format(
-                        limit=MAX_TOTAL_FORMULA_CHARS), span=self.doc.key_span(path),
-                    hint=_("a YAML alias (*name) repeats its formula in full; write a shared "
-                           "calculation once as a rule and use its id in the other formulas")))
-                return
-            before = self.formula_chars
-
     def _include(self, module_id: str, path: tuple) -> None:
         from ..load.loader import load_ruleset  # the loader validates; the checker reads
         span = self.main.span(path)
@@ -140,14 +98,7 @@ class _Checker:
             return
         file = find_module(self.main.file, module_id)
         if file is None:
-            folder = os.path.join(os.path.dirname(self.main.file), MODULE_DIR)
-            beside, shared = _module_ids(folder), _module_ids(PROJECT_MODULES)
-            known = beside or shared  # list the ruleset's own modules when it has any
-            self.fail(UnknownNameError(_("unknown module '{id}' (no file {file})").format(
-                                           id=module_id, file=os.path.join(folder, f"{module_id}.yaml")),
-                                       span=span, hint=did_you_mean(module_id, beside + shared) or
-                                       (_("modules: {ids}").format(ids=", ".join(known)) if known else
-                                        _("shared modules live in {folder}/<id>.yaml").format(folder=folder))))
+            self.fail(unknown_module(self.main.file, module_id, span))
             return
         try:
             doc = load_ruleset(file)

@@ -32,13 +32,30 @@ class Span:
         return {"file": self.file, "line": self.line, "column": self.col}
 
 
+# Characters no text we show or write may hold: controls other than tab and line feed, lone
+# surrogates and U+FFFE/U+FFFF (no XML file, so no .xlsx, can hold them; a terminal acts on
+# them), and the bidirectional controls that display text in another order than it is read.
+BAD_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+                           "\u202a-\u202e\u2066-\u2069]")
+
+
 def display_path(path: str) -> str:
-    """A path as users see it: relative to the working directory when it lies below it."""
+    """A path as users see it: relative to the working directory when it lies below it, with
+    bytes that are not UTF-8 (``\\xff``) and control characters written as escapes."""
     try:
         rel = os.path.relpath(path)
     except ValueError:  # another drive on Windows
-        return path
-    return path if rel.startswith("..") else rel
+        rel = ".."
+    return printable(path if rel.startswith("..") else rel)
+
+
+def printable(text: str) -> str:
+    """``text`` with bytes that are not UTF-8 (a file name's ``\\xff``) and the characters of
+    :data:`BAD_CHARACTER` written as escapes, so that any output (terminal, HTML, .xlsx) can hold it."""
+    if BAD_CHARACTER.search(text) is None:
+        return text
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return BAD_CHARACTER.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def remember(file: str, text: str) -> None:
@@ -83,10 +100,7 @@ def excerpt(span: Span) -> str | None:
 _MAX_EXCERPT = 160  # characters of a source line shown around an error
 
 
-MAX_SHOWN = 200  # characters of one value quoted in a message
-
-
-def clip(text: str, limit: int = MAX_SHOWN) -> str:
+def clip(text: str, limit: int) -> str:
     """``text`` cut in the middle when longer than ``limit``, saying how much is left out."""
     if len(text) <= limit:
         return text

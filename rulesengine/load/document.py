@@ -19,7 +19,7 @@ import yaml
 
 from ..core.errors import BadCharacterError, DuplicateKeyError, FileReadError, LoadError, YamlSyntaxError
 from ..core.i18n import _
-from ..core.source import LineIndex, Span, display_path, remember
+from ..core.source import BAD_CHARACTER, LineIndex, Span, display_path, remember
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_NODES = 100_000  # values of one document, counted while composing and again with aliases expanded
@@ -45,12 +45,6 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()  # for bool spellings only
 # them with a hint, exactly as it refuses the same text in quotes.
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 _NON_FINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
-# Characters no text may hold (written as escapes, "\x07" or "\ud800"): controls other than
-# tab and line feed, lone surrogates and U+FFFE/U+FFFF (no XML file, so no .xlsx, can hold
-# them; a terminal acts on them), and the bidirectional controls that display a code in
-# another order than it is read.
-_BAD_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
-                            "\u202a-\u202e\u2066-\u2069]")
 _SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 
@@ -154,7 +148,7 @@ class Document:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag, text = node.tag, node.value
         if tag in (_STR, _TIMESTAMP):  # dates stay ISO text; the checker parses them
-            return self._text(node) if _BAD_CHARACTER.search(text) else text
+            return self._text(node) if BAD_CHARACTER.search(text) else text
         if tag == _NULL:
             return None
         if tag == _BOOL:
@@ -169,7 +163,7 @@ class Document:
         as "\\ud83d\\ude00") becomes its character; any other is refused where it stands."""
         text = _SURROGATE_PAIR.sub(lambda m: m.group().encode("utf-16-le", "surrogatepass")
                                    .decode("utf-16-le"), node.value)
-        bad = _BAD_CHARACTER.search(text)
+        bad = BAD_CHARACTER.search(text)
         if bad is None:
             return text
         raise BadCharacterError(

@@ -14,7 +14,6 @@ one function, without touching the renderers.
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,6 +24,7 @@ from ..core.datatypes import Type, display
 from ..core.errors import render
 from ..evaluate.evaluator import CheckResult, Evaluation, Program, splice
 from ..core.i18n import _
+from ..core.source import printable
 from ..check.model import Check, Entity, Metadata, Parameter, Rule
 from ..evaluate.trace import TraceNode
 
@@ -118,35 +118,6 @@ WORDS: dict[str, str] = {
     "graph_targets": "突出显示的计算目标及其依赖",
     "generated_by": "由 rulesengine 根据规则集和事实生成；同一规则集和事实生成的内容完全相同。",
 }
-
-TREE_DEPTH = 32  # levels of a trace tree drawn nested; a deeper rule continues as a tree of its own
-
-
-class Forest:
-    """The trees of a trace, drawn one after another, none deeper than :data:`TREE_DEPTH`.
-
-    The targets are the first roots. A rule met at that depth is drawn there as a pointer
-    and continues as a root of its own after the others, so a chain of thousands of rules
-    neither recurses nor indents without bound (the output stays linear in the trace).
-    """
-
-    def __init__(self, targets):
-        self.shown: set[str] = set()  # drawn in full
-        self._roots = deque((target, False) for target in targets)
-
-    def __iter__(self):
-        while self._roots:
-            node_id, continued = self._roots.popleft()
-            if not (continued and node_id in self.shown):
-                yield node_id
-
-    def cut(self, node_id: str, depth: int, has_children: bool) -> bool:
-        """True if the node is drawn here as a pointer (and queued as a root of its own)."""
-        if depth < TREE_DEPTH or not has_children or node_id in self.shown:
-            return False
-        self._roots.append((node_id, True))
-        return True
-
 
 ROUNDING_MODES = {"half_up": "四舍五入", "half_even": "四舍六入五成双", "down": "向零舍去",
                   "up": "远离零进位", "floor": "向下舍入", "ceiling": "向上进位"}
@@ -355,7 +326,7 @@ class Explanation:
         for name, example in self.ruleset.examples.items():
             if source in (f"example {name}", _("example {name}").format(name=name)):
                 return word("source_example", name=name, label=example.label)
-        return word("source_file", path=source)
+        return word("source_file", path=printable(source))  # a file name may hold any byte
 
     def node_source(self, node: TraceNode) -> str:
         """Where the value of a fact or parameter node came from."""

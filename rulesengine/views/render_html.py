@@ -19,9 +19,10 @@ import html
 
 from ..core.datatypes import TEXT
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
-from .explanation import (EntityTable, Explanation, Forest, Sides, amount, check_sides, grouped,
+from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, grouped,
                           item_value, kind_word, node_value, severity_word, wan, word)
 from ..evaluate.trace import TraceNode
+from .forest import Forest
 
 OPEN_DEPTH = 2  # tree levels shown open on screen; print shows all
 

@@ -14,9 +14,10 @@ import re
 
 from ..core.datatypes import TEXT
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
-from .explanation import (EntityTable, Explanation, Forest, Sides, amount, check_sides, grouped,
+from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, grouped,
                           item_value, kind_word, node_value, severity_word, wan, word)
 from ..evaluate.trace import TraceNode
+from .forest import Forest
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")  # what could become markup (or a link) mid-line
 

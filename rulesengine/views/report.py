@@ -15,7 +15,7 @@ from ..core.i18n import _, kind_name, severity_name
 from ..core.source import text_width
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from ..evaluate.trace import TRACE_FORMAT_VERSION, TraceNode
-from .explanation import Forest
+from .forest import Forest
 
 
 def dumps(data: Any) -> str:
