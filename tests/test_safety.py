@@ -1,4 +1,4 @@
-"""Safety (issue 6, part 2) through the command line: YAML alias bombs are refused quickly, no
+"""Safety (issue 6, part 2) through the command line: YAML alias bombs are refused, no
 formula, name or fact value reaches Python (eval, exec, imports, attributes), and files,
 formulas, nesting and numbers are bounded, each refusal a located error with exit status 2.
 
