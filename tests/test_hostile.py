@@ -6,13 +6,19 @@ are the README's "Limits and guarantees", and tools/limits.py measures each refu
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import pathlib
 import re
 import shutil
+import tempfile
 
 import openpyxl
 import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
 
 from conftest import METADATA
 from rulesengine.check.sources import MAX_TOTAL_FORMULA_CHARS
@@ -197,3 +203,37 @@ def test_a_facts_file_name_that_is_not_utf8_is_shown_escaped(tmp_path, capsys):
     assert status == 0, err
     cells = [str(c.value) for ws in openpyxl.load_workbook(out).worksheets for row in ws.iter_rows() for c in row]
     assert any(cell.endswith("\\xff\\x1b.yaml") for cell in cells)
+
+
+# --- any text, any output: never exit 70, never a file that does not open ---------------------------
+HOSTILE = st.one_of(st.characters(exclude_categories=()),  # any code point, lone surrogates too
+                    st.sampled_from("\x00\x07\x1b\r\x7f\x85\u202e\u2066\ud83d\ude00\ufffe=+-@'\",\t\n 良"))
+
+
+def _joined(text: str) -> str:
+    """The text as read from JSON: an escaped surrogate pair is one character."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+
+
+@pytest.mark.fuzz
+@given(key=st.text(HOSTILE, min_size=1, max_size=12), code=st.text(HOSTILE, max_size=12))
+def test_any_record_key_and_text_fact_gives_a_readable_workbook_or_a_located_refusal(key, code):
+    from rulesengine.core.source import BAD_CHARACTER
+    with tempfile.TemporaryDirectory() as tmp:
+        facts = pathlib.Path(tmp) / "facts.json"
+        # ASCII JSON: every character, surrogates included, travels as a \\u escape
+        facts.write_text(json.dumps({"community_code": code, "grade": "良好",
+                                     "members": [{"code": key, "budget": "1.00"}]}), encoding="ascii")
+        out = pathlib.Path(tmp) / "明细.xlsx"
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+            status = main(["workbook", str(ROOT / RECORDS), "--facts", str(facts), "-o", str(out)])
+        assert status in (0, 1, 2), err.getvalue()
+        event(f"exit status {status}")
+        if BAD_CHARACTER.search(_joined(key) + _joined(code)):  # refused where it stands
+            assert status == 2 and "error[bad-character]" in err.getvalue() and not out.exists()
+        elif status == 2:  # e.g. an empty code refused by the facts schema: located, nothing written
+            assert re.search(r"facts\.json:1:\d+: error\[", err.getvalue()) and not out.exists()
+        else:  # the file opens and holds the key
+            cells = [str(c.value) for ws in openpyxl.load_workbook(out).worksheets for row in ws.iter_rows()
+                     for c in row]
+            assert any(_joined(key) in cell for cell in cells), (key, cells)
