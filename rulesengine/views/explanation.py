@@ -24,6 +24,7 @@ from ..core.datatypes import Type, display
 from ..core.errors import render
 from ..evaluate.evaluator import CheckResult, Evaluation, Program, splice
 from ..core.i18n import _
+from ..core.source import printable
 from ..check.model import Check, Entity, Metadata, Parameter, Rule
 from ..evaluate.trace import TraceNode
 
@@ -86,6 +87,7 @@ WORDS: dict[str, str] = {
     "reading": "文本解读",
     "defined_at": "定义位置",
     "see_above": "见上文",
+    "continued": "层次过深，接下文",
     "record_count": "{count} 条记录",
     "records_passed": "{count} 条记录全部通过",
     "records_failed": "{count} 条记录中 {failed} 条未通过",
@@ -324,7 +326,7 @@ class Explanation:
         for name, example in self.ruleset.examples.items():
             if source in (f"example {name}", _("example {name}").format(name=name)):
                 return word("source_example", name=name, label=example.label)
-        return word("source_file", path=source)
+        return word("source_file", path=printable(source))  # a file name may hold any byte
 
     def node_source(self, node: TraceNode) -> str:
         """Where the value of a fact or parameter node came from."""

@@ -22,6 +22,7 @@ from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, grouped,
                           item_value, kind_word, node_value, severity_word, wan, word)
 from ..evaluate.trace import TraceNode
+from .forest import Forest
 
 OPEN_DEPTH = 2  # tree levels shown open on screen; print shows all
 
@@ -195,24 +196,24 @@ def _fail_class(severity: str) -> str:
 
 # --- the trace tree -------------------------------------------------------------------------
 def _trace(ex: Explanation) -> str:
-    shown: set[str] = set()
-    trees = []
-    for target in ex.targets():
-        if target in ex.nodes:
-            trees.append(_node(ex, ex.nodes[target], 0, shown))
+    forest = Forest(t for t in ex.targets() if t in ex.nodes)
+    trees = [_node(ex, ex.nodes[target], 0, forest) for target in forest]
     return (f'<section id="trace"><h2>{e(word("trace"))}</h2><p class="hint">{e(word("trace_hint"))}</p>'
             f'<div class="tree">{"".join(trees)}</div></section>')
 
 
-def _node(ex: Explanation, node: TraceNode, depth: int, shown: set[str]) -> str:
-    repeated = node.id in shown
-    shown.add(node.id)
+def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest) -> str:
+    repeated = node.id in forest.shown
+    children = ex.children(node)
+    cut = not repeated and forest.cut(node.id, depth, bool(children))
+    if not cut:
+        forest.shown.add(node.id)
     classes = ["node", f"kind-{node.kind}"]
     if node.check is not None and not node.check["passed"]:
         classes.append(_fail_class(node.check["severity"]))
-    if repeated:
+    if repeated or cut:
         classes.append("repeat")
-    anchor = "" if repeated else f' id="n-{e(node.id)}"'
+    anchor = "" if repeated or cut else f' id="n-{e(node.id)}"'
     # Facts and parameters stay closed: their value is in the summary line already.
     is_open = " open" if depth < OPEN_DEPTH and not repeated and node.kind in ("rule", "check") else ""
     search = " ".join(x for x in (node.id, node.label, node.reference, node.formula or "",
@@ -224,15 +225,16 @@ def _node(ex: Explanation, node: TraceNode, depth: int, shown: set[str]) -> str:
                f'<span class="eq">=</span> <span class="value">{value}</span> '
                f'<span class="badge">{e(kind_word(node.kind))}</span> '
                f'<span class="cite">{e(node.reference)}</span></summary>')
-    if repeated and node.kind in ("rule", "check"):
-        body = f'<p class="see"><a href="#n-{e(node.id)}">{e(word("see_above"))}</a></p>'
+    if cut or (repeated and node.kind in ("rule", "check")):
+        see = word("continued") if cut else word("see_above")
+        body = f'<p class="see"><a href="#n-{e(node.id)}">{e(see)}</a></p>'
     else:
         body = _details(ex, node)
         if node.records is not None:
             body += _records_of(node)
-        children = [_node(ex, child, depth + 1, shown) for child in ex.children(node)]
-        if children:
-            body += f'<div class="children">{"".join(children)}</div>'
+        drawn = [_node(ex, child, depth + 1, forest) for child in children]
+        if drawn:
+            body += f'<div class="children">{"".join(drawn)}</div>'
     return (f'<details class="{" ".join(classes)}"{anchor}{is_open} data-id="{e(node.id)}" '
             f'data-search="{e(search)}">{summary}<div class="body">{body}</div></details>')
 
