@@ -34,11 +34,11 @@ from ..evaluate.driver import load_program
 from ..core.errors import UsageError, did_you_mean, render
 from ..evaluate.evaluator import Program
 from ..evaluate.facts import bind_facts, read_facts
-from ..check.model import CLEARING_YEAR, Check, Rule
+from ..check.model import CLEARING_YEAR, Check, Input, Parameter, Rule
 from ..evaluate.records import Records
 from .progress import Progress
 from .read import CHUNK, FORMATS, BadCell, Column, Loaded, _Constraint, load_collection, read_rows
-from .write import _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
+from .write import Field, Sheets, _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -182,6 +182,24 @@ class _EntityBatch:
         return [f"{entity.id}.{n}" for n in entity.names
                 if isinstance(self.ruleset.declarations[f"{entity.id}.{n}"], Check)]
 
+    def _fields(self, target: str, columns: list[str], with_parent: bool) -> list[Field]:
+        """The output columns: the key, the parent's key, the rules, the failed checks."""
+        entity = self.ruleset.collections[target]
+        decls = self.ruleset.declarations
+        key = decls.get(f"{entity.id}.{entity.key}")
+        fields = [Field(entity.key, key.label if key else entity.key, key.type if key else None)]
+        if with_parent:
+            parent = self.ruleset.entities[entity.parent]
+            fields.append(Field(entity.parent, parent.label))
+        fields += [Field(decls[c].name, decls[c].label, decls[c].type) for c in columns]
+        return fields + [Field("failed_checks", "未通过的检查")]
+
+    def _sheets(self, target: str, totals: list, value_of) -> Sheets:
+        entity = self.ruleset.collections[target]
+        checks = {self.ruleset.declarations[c].name: _check_words(self.ruleset.declarations[c])
+                  for c in self._checks(target)}
+        return Sheets(entity.label, target, totals, checks, _inputs(self.ruleset, self.args, self.scalars, value_of))
+
     def _run_fast(self, target: str) -> int:
         import numpy as np
 
@@ -220,8 +238,7 @@ class _EntityBatch:
         if entity.parent is not None:
             parent = collections[self.ruleset.entities[entity.parent].collection]
             parent_keys = parent.keys[collections[target].parent_rows]
-        header = [entity.key] + ([entity.parent] if parent_keys is not None else []) + \
-            [decls[c].name for c in columns] + ["failed_checks"]
+        fields = self._fields(target, columns, parent_keys is not None)
 
         def texts(column: str, start: int, stop: int) -> list:
             if column in exact:
@@ -239,9 +256,9 @@ class _EntityBatch:
                     yield lead + [t[row - start] for t in chunk] + [failed]
                     self.written += 1
                 self.progress.tick("writing", stop, n)
-        sheets = {"totals": (["id", "label", "value"], self._totals_rows(result=result))} \
-            if self.args.output.lower().endswith(".xlsx") else None
-        _Writer(self.args.output, header, sheets).write(rows())
+        sheets = self._sheets(target, self._totals_rows(result=result),
+                              lambda i: result.column(i)[0] if i in result.values else None)
+        _Writer(self.args.output, fields, sheets).write(rows())
         self._print_totals(result=result)
         return self._status(result.errors, result.checks)
 
@@ -258,11 +275,11 @@ class _EntityBatch:
                 if decl.id not in evaluation.values:
                     continue
                 value = evaluation.values[decl.id]
-            rows.append([decl.id, decl.label, _text(value, decl.type)])
+            rows.append((decl.id, decl.label, _text(value, decl.type), decl.type, decl.formula))
         return rows
 
     def _print_totals(self, result=None, evaluation=None) -> None:
-        for ident, label, value in self._totals_rows(result, evaluation):
+        for ident, label, value, _type, _formula in self._totals_rows(result, evaluation):
             print(f"{ident} {label} = {value}")
         checks = result.checks if result is not None else evaluation.checks
         for check in checks:
@@ -309,8 +326,7 @@ class _EntityBatch:
         if entity.parent is not None:
             parent = facts[self.ruleset.entities[entity.parent].collection]
             parent_keys = [parent.keys[r] for r in records.parent_rows]
-        header = [entity.key] + ([entity.parent] if parent_keys is not None else []) + \
-            [decls[c].name for c in columns] + ["failed_checks"]
+        fields = self._fields(target, columns, parent_keys is not None)
 
         def rows():
             for row, key in enumerate(records.keys):
@@ -318,9 +334,8 @@ class _EntityBatch:
                 lead = [key] + ([parent_keys[row]] if parent_keys is not None else [])
                 yield lead + [_text(evaluation.values[c][row], decls[c].type) for c in columns] + [failed]
                 self.written += 1
-        sheets = {"totals": (["id", "label", "value"], self._totals_rows(evaluation=evaluation))} \
-            if self.args.output.lower().endswith(".xlsx") else None
-        _Writer(self.args.output, header, sheets).write(rows())
+        sheets = self._sheets(target, self._totals_rows(evaluation=evaluation), evaluation.values.get)
+        _Writer(self.args.output, fields, sheets).write(rows())
         self._print_totals(evaluation=evaluation)
         return self._status(evaluation.errors, evaluation.checks)
 
@@ -453,6 +468,21 @@ class _RowBatch:
     def _check_ids(self) -> list[str]:
         return [d.id for d in self.ruleset.declarations.values() if isinstance(d, Check)]
 
+    def _out_fields(self, key_title: str, rules: list[str]) -> list[Field]:
+        decls = self.ruleset.declarations
+        return [Field(key_title, key_title)] + [Field(r, decls[r].label, decls[r].type) for r in rules] + \
+            [Field("failed_checks", "未通过的检查"), Field("errors", "计算错误")]
+
+    def _sheets(self) -> Sheets:
+        decls = self.ruleset.declarations
+        def value_of(ident: str):
+            decl = decls[ident]
+            if ident in self.scalars:
+                return self.scalars[ident]
+            return decl.value if isinstance(decl, Parameter) and not decl.dated else None
+        return Sheets("计算结果", "", [], {c: _check_words(decls[c]) for c in self._check_ids()},
+                      _inputs(self.ruleset, self.args, self.scalars, value_of))
+
     def _run_fast(self, columns: dict, keys: list, key_title: str) -> int:
         import numpy as np
 
@@ -481,7 +511,6 @@ class _RowBatch:
                 texts.append(format_column(_broadcast(vec, n), decl.type))
         dead = {r: result.dead.get(r) for r in rules}
         checks = [c for c in self._check_ids() if c in result.row_checks]
-        header = [key_title] + rules + ["failed_checks", "errors"]
         failures = np.zeros(n, dtype=bool)
 
         def rows():
@@ -493,7 +522,7 @@ class _RowBatch:
                 errors = "; ".join(e.message for e in result.row_errors.get(row, []))
                 yield [keys[row]] + values + [";".join(failed), errors]
                 self.written += 1
-        _Writer(self.args.output, header).write(rows())
+        _Writer(self.args.output, self._out_fields(key_title, rules), self._sheets()).write(rows())
         failed_rows = int(failures.sum())
         error_rows = len(result.row_errors)
         print(f"{n:,} clearings: {failed_rows:,} with a failed error check, {error_rows:,} with an "
@@ -512,7 +541,6 @@ class _RowBatch:
         python = {name: column.python() for name, column in columns.items()}
         decls = self.ruleset.declarations
         rules = self._rules()
-        header = [key_title] + rules + ["failed_checks", "errors"]
         state = {"failed": 0, "errors": 0}
 
         def rows():
@@ -528,7 +556,7 @@ class _RowBatch:
                 self.written += 1
                 if row % 1024 == 0:
                     self.progress.tick("computing", row, len(keys))
-        _Writer(self.args.output, header).write(rows())
+        _Writer(self.args.output, self._out_fields(key_title, rules), self._sheets()).write(rows())
         print(f"{len(keys):,} clearings: {state['failed']:,} with a failed error check, "
               f"{state['errors']:,} with an evaluation error")
         return EXIT_FAILED if state["failed"] or state["errors"] else EXIT_OK
@@ -558,6 +586,24 @@ class _RowBatch:
                 evaluation = self.program.evaluate(facts, trace=True, as_of=self.args.as_of)
                 yield key, trace_json(self.program, evaluation)
         _write_traces(self.args.traces, items())
+
+
+def _check_words(decl: Check) -> tuple[str, str, str]:
+    return decl.label, decl.severity, decl.message
+
+
+def _inputs(ruleset, args, scalars: dict, value_of) -> list[tuple]:
+    """The run's shared facts and parameters: (id, label, value, type, source, citation)."""
+    rows = []
+    for decl in ruleset.declarations.values():
+        if decl.entity is not None or not isinstance(decl, (Input, Parameter)):
+            continue
+        value = value_of(decl.id)
+        if value is None:
+            continue
+        rows.append((decl.id, decl.label, _text(value, decl.type), decl.type,
+                     args.facts if decl.id in scalars else args.ruleset, ruleset.reference(decl)))
+    return rows
 
 
 def _python_value(column: Column, value: tuple) -> Any:
