@@ -226,7 +226,7 @@ class _EntityBatch:
             parent = self.ruleset.entities[entity.parent]
             fields.append(Field(entity.parent, parent.label))
         fields += [Field(decls[c].name, decls[c].label, decls[c].type) for c in columns]
-        return fields + [Field("failed_checks", "未通过的检查")]
+        return fields + [Field("failed_checks", "未通过的检查"), Field("errors", "计算错误")]
 
     def _sheets(self, target: str, totals: list, value_of) -> Sheets:
         entity = self.ruleset.collections[target]
@@ -275,11 +275,18 @@ class _EntityBatch:
             parent_keys = parent.keys[collections[target].parent_rows]
         fields = self._fields(target, columns, parent_keys is not None)
 
+        errors = result.record_errors.get(target, {})
+
         def texts(column: str, start: int, stop: int) -> list:
             if column in exact:
-                return [_text(v, decls[column].type) for v in result.column(column, n, start, stop)]
-            return format_column(_take(_broadcast(result.values[column], n), slice(start, stop)),
-                                 decls[column].type)
+                out = [_text(v, decls[column].type) for v in result.column(column, n, start, stop)]
+            else:
+                out = format_column(_take(_broadcast(result.values[column], n), slice(start, stop)),
+                                    decls[column].type)
+            dead = result.dead.get(column)  # records that failed: no value, never a stand-in
+            if dead is not None:
+                out = [None if gone else v for gone, v in zip(dead[start:stop].tolist(), out)]
+            return out
 
         def rows():  # formatted a chunk at a time: a million rows never sit in memory as text
             for start in range(0, n, CHUNK):
@@ -288,7 +295,8 @@ class _EntityBatch:
                 for row in range(start, stop):
                     failed = ";".join(decls[c].name for c, passed in zip(checks, failing) if not passed[row])
                     lead = [keys[row]] + ([parent_keys[row]] if parent_keys is not None else [])
-                    yield lead + [t[row - start] for t in chunk] + [failed]
+                    wrong = "; ".join(e.message for e in errors.get(row, ()))
+                    yield lead + [t[row - start] for t in chunk] + [failed, wrong]
                     self.written += 1
                 self.progress.tick(_("writing"), stop, n)
         sheets = self._sheets(target, self._totals_rows(result=result),
@@ -372,7 +380,7 @@ class _EntityBatch:
             for row, key in enumerate(records.keys):
                 failed = ";".join(decls[c].name for c in checks if not evaluation.values[c][row])
                 lead = [key] + ([parent_keys[row]] if parent_keys is not None else [])
-                yield lead + [_text(evaluation.values[c][row], decls[c].type) for c in columns] + [failed]
+                yield lead + [_text(evaluation.values[c][row], decls[c].type) for c in columns] + [failed, ""]
                 self.written += 1
         sheets = self._sheets(target, self._totals_rows(evaluation=evaluation), evaluation.values.get)
         _Writer(self.args.output, fields, sheets).write(rows())

@@ -117,7 +117,7 @@ class _Writer:
 
 
 def format_column(vec, type_) -> list:
-    """Text of a fast column, exactly as ``to_json`` shows the Decimal path's values."""
+    """Text of a fast column, exactly as ``_text`` shows the Decimal path's values."""
     from ..evaluate.fastpath import Fixed, Flags, Objects
     if isinstance(vec, Flags):
         return ["true" if v else "false" for v in vec.arr.tolist()]
@@ -125,11 +125,18 @@ def format_column(vec, type_) -> list:
         return [v.isoformat() if isinstance(v, date) else v for v in vec.arr.tolist()]
     assert isinstance(vec, Fixed)
     scale, money = vec.scale, type_.kind == "money"
+    cut = 10 ** (scale - PLACES) if scale > PLACES and not money else 0
+    if cut:
+        scale = PLACES
     out = []
     for v in vec.ints.tolist():
         v = int(v)
         sign = "-" if v < 0 else ""
         v = abs(v)
+        if cut:  # a quotient the rule leaves unrounded: PLACES decimals, half up (as _text)
+            v, rest = divmod(v, cut)
+            v += 2 * rest >= cut
+            sign = sign if v else ""
         if scale == 0:
             text = f"{sign}{v}"
             out.append(text + ".00" if money else text)

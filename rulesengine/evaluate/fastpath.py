@@ -1121,7 +1121,9 @@ class FastResult:
     row_errors: dict[int, list[RulesError]] = field(default_factory=dict)
     row_failed: dict[str, Any] = field(default_factory=dict)  # id -> rows where it failed itself
     row_checks: dict[str, Any] = field(default_factory=dict)  # check id -> bool array (row mode)
-    dead: dict[str, Any] = field(default_factory=dict)  # id -> rows without a value (row mode)
+    dead: dict[str, Any] = field(default_factory=dict)  # id -> rows (records) without a value
+    # entity mode: collection -> record row -> the run-time errors of that record
+    record_errors: dict[str, dict[int, list[RulesError]]] = field(default_factory=dict)
     view: Any = None
     failed: set = field(default_factory=set)  # ids that failed as a whole
     row_mode: bool = False  # top-level values are columns of independent rows
@@ -1287,7 +1289,11 @@ class FastProgram:
                 if blocked:
                     result.skipped[node_id] = result.skipped.get(blocked, blocked)
                     continue
-                dead = self._dead_inputs(node_id, result)
+                dead, cause = self._dead_inputs(node_id, result)
+                if cause is not None:
+                    result.errors.append(cause)
+                    result.failed.add(node_id)
+                    continue
                 n = len(tables[self._collection(decl)]) if decl.entity is not None else rows
                 env = _Env(values, tables, n, up, groups)
                 try:
@@ -1301,12 +1307,46 @@ class FastProgram:
         return result
 
     def _dead_inputs(self, node_id: str, result: FastResult):
+        """(rows of ``node_id`` left without a value because an input has none there, None), or
+        (None, an error) when a value over many records (a total) needs a record that failed."""
         dead = None
+        decl = self.ruleset.declarations[node_id]
         for dep in self.graph.dependencies(node_id):
             rows = result.dead.get(dep)
-            if rows is not None:
-                dead = rows.copy() if dead is None else dead | rows
-        return dead
+            if rows is None:
+                continue
+            carried = self._carried(decl, self.ruleset.declarations[dep], rows, result)
+            if carried is None:
+                return None, self._needs_failed_records(decl, dep, rows, result)
+            dead = carried.copy() if dead is None else dead | carried
+        return dead, None
+
+    def _carried(self, decl, dep, rows, result: FastResult):
+        """``dep``'s dead rows as rows of ``decl``: the same rows, a child's rows of a dead
+        parent, a parent's rows with a dead child; None when they cannot be (a total)."""
+        if decl.entity == dep.entity:
+            return rows
+        if decl.entity is None or dep.entity is None:
+            return None
+        entities = self.ruleset.entities
+        if entities[decl.entity].parent == dep.entity:
+            return rows[result.tables[self._collection(decl)].parent_rows]
+        if entities[dep.entity].parent == decl.entity:
+            out = np.zeros(len(result.tables[self._collection(decl)]), dtype=bool)
+            out[result.tables[self._collection(dep)].parent_rows[rows]] = True
+            return out
+        return None
+
+    def _needs_failed_records(self, decl, dep: str, rows, result: FastResult) -> EvaluationError:
+        collection = self._collection(self.ruleset.declarations[dep])
+        keys = result.tables[collection].keys[np.nonzero(rows)[0]].tolist()
+        shown = ", ".join(repr(k) for k in keys[:10]) + (" ..." if len(keys) > 10 else "")
+        return EvaluationError(
+            _("'{id}' cannot be computed: it needs '{dep}' of {count} record(s) of {collection} that "
+              "could not be computed: {keys}").format(id=decl.id, dep=dep, count=len(keys),
+                                                      collection=collection, keys=shown),
+            span=decl.span, context=context_of(decl),
+            hint=_("correct those records (their errors are listed above), or guard the rule"))
 
     def _as_of_facts(self, scalars: dict) -> dict:
         year = scalars.get(CLEARING_YEAR)
@@ -1405,7 +1445,7 @@ class FastProgram:
             if vec is None:
                 return
         result.values[node_id] = vec
-        if dead is not None:
+        if dead is not None and node_id not in result.dead:  # the Decimal column may add rows
             result.dead[node_id] = dead
         if isinstance(decl, Check):
             self._check(decl, vec, env.n, dead, result, view, per_record)
@@ -1431,26 +1471,30 @@ class FastProgram:
         """The whole rule on the Decimal path. Entity mode: an error fails the rule (raised);
         row mode: it fails that row only."""
         row_mode = result.row_mode and decl.entity is None
+        per_record = decl.entity is not None
         out: list = []
-        failed = np.zeros(n, dtype=bool) if row_mode else None
+        failed = np.zeros(n, dtype=bool) if row_mode or per_record else None
         for row in range(n):
             if dead is not None and dead[row]:
                 out.append(None)
                 continue
-            if not row_mode:
+            if failed is None:
                 out.append(self._decimal_value(decl, row, view, result))
                 continue
             try:
                 out.append(self._decimal_value(decl, row, view, result))
+                continue
             except EvaluationError as err:
-                result.row_errors.setdefault(row, []).append(err)
-                failed[row] = True
-                out.append(None)
+                error = err
             except (decimal.InvalidOperation, decimal.Overflow, decimal.DivisionByZero) as exc:
-                result.row_errors.setdefault(row, []).append(self._limit_error(decl, exc))
-                failed[row] = True
-                out.append(None)
-        if row_mode and failed.any():
+                error = self._limit_error(decl, exc)
+            failed[row] = True
+            out.append(None)
+            if per_record:  # one record fails, not the rule: the error names the record
+                self._record_error(decl, row, error, result)
+            else:
+                result.row_errors.setdefault(row, []).append(error)
+        if failed is not None and failed.any():
             dead = failed if dead is None else dead | failed
             result.dead[decl.id] = dead
             result.row_failed[decl.id] = failed
@@ -1467,6 +1511,15 @@ class FastProgram:
         if kind != "boolean" and out and not isinstance(out[0], Decimal):
             kind = "text"
         return vector_from_values(out, kind)
+
+    def _record_error(self, decl, row: int, error: RulesError, result: FastResult) -> None:
+        collection = self._collection(decl)
+        key = result.tables[collection].keys[row]
+        error.message = _("record '{key}' of {collection}: {message}").format(
+            key=key, collection=collection, message=error.message)
+        error.args = (error.message,)
+        result.errors.append(error)
+        result.record_errors.setdefault(collection, {}).setdefault(row, []).append(error)
 
     def _check(self, decl: Check, vec, n: int, dead, result: FastResult, view: DecimalView,
                per_record: bool) -> None:
