@@ -234,10 +234,11 @@ class _EntityBatch:
                   for c in self._checks(target)}
         return Sheets(entity.label, target, totals, checks, _inputs(self.ruleset, self.args, self.scalars, value_of))
 
-    def _run_fast(self, target: str) -> int:
+    def _fast_collections(self) -> dict:
+        """The loaded tables as the fast path's columnar collections."""
         import numpy as np
 
-        from ..evaluate.fastpath import Collection, FastProgram, Ratio, _broadcast, _take
+        from ..evaluate.fastpath import Collection
         collections = {}
         for name, loaded in self.loaded.items():
             keys = np.empty(len(loaded.keys), dtype=object)
@@ -252,11 +253,63 @@ class _EntityBatch:
             collections[name] = Collection(entity.id, keys, fields, parent_rows)
             if not self.args.traces:
                 loaded.columns = {}
-        fast = FastProgram(self.program)
+        return collections
+
+    def _evaluate_fast(self, collections: dict):
+        from ..evaluate.fastpath import FastProgram
         count = len(self.program.graph.order)
         step = iter(range(1, count + 1))
-        result = fast.run(collections, self.scalars, as_of=self.args.as_of,
-                          progress=lambda node: self.progress.tick(_("computing"), next(step), count))
+        return FastProgram(self.program).run(
+            collections, self.scalars, as_of=self.args.as_of,
+            progress=lambda node: self.progress.tick(_("computing"), next(step), count))
+
+    def _without_failed(self, collections: dict, result) -> dict | None:
+        """--keep-going: the records that failed (and their children) left out, as bad rows are,
+        each reported with its file and row; None when nothing would be left to compute."""
+        import numpy as np
+
+        from ..evaluate.fastpath import Collection, _take
+        drop = {name: np.zeros(len(table), dtype=bool) for name, table in collections.items()}
+        for name, rows in result.record_errors.items():
+            loaded = self.loaded[name]
+            for row, errors in sorted(rows.items()):
+                drop[name][row] = True
+                for err in errors:
+                    self.bad.append(BadCell(os.path.basename(loaded.path), loaded.row_numbers[row], "",
+                                            err.code, err.message))
+        ordered = sorted(collections, key=lambda n: len(self.ruleset.collections[n].ancestors(self.ruleset.entities)))
+        kept = {}
+        for name in ordered:
+            table, entity = collections[name], self.ruleset.collections[name]
+            parent_rows = table.parent_rows
+            if entity.parent is not None:
+                parent = self.ruleset.entities[entity.parent].collection
+                drop[name] |= drop[parent][parent_rows]
+                renumber = np.cumsum(~drop[parent]) - 1
+                parent_rows = renumber[parent_rows[~drop[name]]]
+            keep = np.nonzero(~drop[name])[0]
+            if len(keep) < 2:  # a one-record column stands for every record: nothing to filter
+                return None
+            kept[name] = Collection(table.entity, table.keys[keep],
+                                    {f: _take(v, keep) for f, v in table.fields.items()}, parent_rows)
+        _report_bad(self.bad, self.args.output)
+        return kept
+
+    def _run_fast(self, target: str) -> int:
+        import numpy as np
+
+        from ..evaluate.fastpath import Ratio, _broadcast, _take
+        collections = self._fast_collections()
+        result = self._evaluate_fast(collections)
+        if result.record_errors and self.args.keep_going:
+            without = self._without_failed(collections, result)
+            if without is not None:
+                collections, result = without, self._evaluate_fast(without)
+        elif result.record_errors:
+            count = sum(len(rows) for rows in result.record_errors.values())
+            print(_("{count} record(s) could not be computed: their rows are left blank, and totals "
+                    "that need them fail; pass --keep-going to leave them out and compute every other "
+                    "record in full").format(count=count), file=sys.stderr)
         for node, why in result.fallbacks.items():
             print(_("notice: {id} computed on the Decimal path ({why})").format(id=node, why=why),
                   file=sys.stderr)
