@@ -35,11 +35,12 @@ from ..core.errors import UsageError, did_you_mean, render
 from ..core.i18n import _, severity_name
 from ..evaluate.evaluator import Program
 from ..evaluate.facts import bind_facts, read_facts
-from ..check.model import CLEARING_YEAR, Check, Input, Parameter, Rule
+from ..check.model import CLEARING_YEAR, Check, Parameter, Rule
 from ..evaluate.records import Records
 from .progress import Progress
 from .read import CHUNK, FORMATS, BadCell, Column, Loaded, _Constraint, load_collection, read_rows
-from .write import Field, Sheets, _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
+from .layout import entity_fields, refuse_overwriting_inputs, row_fields, sheets
+from .write import Sheets, _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -52,7 +53,7 @@ def run_batch(args) -> int:
     if os.path.splitext(out)[1].lower() not in FORMATS:
         raise UsageError(_("'{path}': unknown output format").format(path=out),
                          hint=_("OUT ends in .csv, .jsonl or .xlsx"))
-    _refuse_overwriting_inputs(args)
+    refuse_overwriting_inputs(args)
     program = load_program(args.ruleset)
     ruleset = program.ruleset
     scalars = bind_facts(ruleset, read_facts(args.facts)) if args.facts else {}
@@ -75,33 +76,6 @@ def run_batch(args) -> int:
     print(_("{summary} in {seconds} s").format(summary=batch.summary(), seconds=f"{seconds:.1f}"),
           file=sys.stderr)
     return status
-
-
-def _refuse_overwriting_inputs(args) -> None:
-    """An output (OUT, its error report, a trace or pack directory or file) that is the same
-    file as an input (ruleset, facts, table), by inode through symlinks: refused before
-    anything is read. A directory output is refused when an input lies directly in it."""
-    inputs = [p for p in [args.ruleset, args.facts] + [_table_path(t) for t in args.table]
-              if p and os.path.exists(p)]
-    outputs = [args.output, args.output + ".errors.csv"]
-    folders = [p for p in (getattr(args, "traces", None), getattr(args, "pack", None)) if p]
-    for target in outputs + [p for p in folders if not os.path.isdir(p)]:
-        for source in inputs:
-            if os.path.exists(target) and os.path.samefile(target, source):
-                raise UsageError(_("'{output}' is the input file '{input}': it would be overwritten").format(
-                    output=target, input=source), hint=_("write the results to another file"))
-    for folder in (p for p in folders if os.path.isdir(p)):
-        for source in inputs:
-            if os.path.samefile(os.path.dirname(os.path.abspath(source)), folder):
-                raise UsageError(_("'{folder}' holds the input file '{input}': writing there could "
-                                   "overwrite it").format(folder=folder, input=source),
-                                 hint=_("write the traces to an empty directory"))
-
-
-def _table_path(item: str) -> str:
-    """The file of a ``--table [NAME=]FILE`` argument."""
-    name, sep, path = item.partition("=")
-    return path if sep and not os.path.exists(item) else item
 
 
 def _table_args(ruleset, given: list[str]) -> list[tuple[str, str]]:
@@ -216,44 +190,9 @@ class _EntityBatch:
         return [f"{entity.id}.{n}" for n in entity.names
                 if isinstance(self.ruleset.declarations[f"{entity.id}.{n}"], Check)]
 
-    def _fields(self, target: str, columns: list[str], with_parent: bool) -> list[Field]:
-        """The output columns: the key, the parent's key, the rules, the failed checks."""
-        entity = self.ruleset.collections[target]
-        decls = self.ruleset.declarations
-        key = decls.get(f"{entity.id}.{entity.key}")
-        fields = [Field(entity.key, key.label if key else entity.key, key.type if key else None)]
-        if with_parent:
-            parent = self.ruleset.entities[entity.parent]
-            fields.append(Field(entity.parent, parent.label))
-        fields += [Field(decls[c].name, decls[c].label, decls[c].type) for c in columns]
-        return fields + [Field("failed_checks", "未通过的检查"), Field("errors", "计算错误")]
-
     def _sheets(self, target: str, totals: list, value_of) -> Sheets:
-        entity = self.ruleset.collections[target]
-        checks = {self.ruleset.declarations[c].name: _check_words(self.ruleset.declarations[c])
-                  for c in self._checks(target)}
-        return Sheets(entity.label, target, totals, checks, _inputs(self.ruleset, self.args, self.scalars, value_of))
-
-    def _fast_collections(self) -> dict:
-        """The loaded tables as the fast path's columnar collections."""
-        import numpy as np
-
-        from ..evaluate.fastpath import Collection
-        collections = {}
-        for name, loaded in self.loaded.items():
-            keys = np.empty(len(loaded.keys), dtype=object)
-            keys[:] = loaded.keys
-            entity = self.ruleset.collections[name]
-            fields = {}
-            for n in list(loaded.columns):
-                fields[n] = loaded.columns[n].vector()
-                if not self.args.traces:  # the column now lives in the fast table
-                    loaded.columns[n].items = []
-            parent_rows = np.frombuffer(loaded.parent_rows, dtype=np.int64) if entity.parent else None
-            collections[name] = Collection(entity.id, keys, fields, parent_rows)
-            if not self.args.traces:
-                loaded.columns = {}
-        return collections
+        return sheets(self.ruleset, self.args, self.scalars, self.ruleset.collections[target].label, target,
+                      totals, self._checks(target), value_of)
 
     def _evaluate_fast(self, collections: dict):
         from ..evaluate.fastpath import FastProgram
@@ -263,47 +202,18 @@ class _EntityBatch:
             collections, self.scalars, as_of=self.args.as_of,
             progress=lambda node: self.progress.tick(_("computing"), next(step), count))
 
-    def _without_failed(self, collections: dict, result) -> dict | None:
-        """--keep-going: the records that failed (and their children) left out, as bad rows are,
-        each reported with its file and row; None when nothing would be left to compute."""
-        import numpy as np
-
-        from ..evaluate.fastpath import Collection, _take
-        drop = {name: np.zeros(len(table), dtype=bool) for name, table in collections.items()}
-        for name, rows in result.record_errors.items():
-            loaded = self.loaded[name]
-            for row, errors in sorted(rows.items()):
-                drop[name][row] = True
-                for err in errors:
-                    self.bad.append(BadCell(os.path.basename(loaded.path), loaded.row_numbers[row], "",
-                                            err.code, err.message))
-        ordered = sorted(collections, key=lambda n: len(self.ruleset.collections[n].ancestors(self.ruleset.entities)))
-        kept = {}
-        for name in ordered:
-            table, entity = collections[name], self.ruleset.collections[name]
-            parent_rows = table.parent_rows
-            if entity.parent is not None:
-                parent = self.ruleset.entities[entity.parent].collection
-                drop[name] |= drop[parent][parent_rows]
-                renumber = np.cumsum(~drop[parent]) - 1
-                parent_rows = renumber[parent_rows[~drop[name]]]
-            keep = np.nonzero(~drop[name])[0]
-            if len(keep) < 2:  # a one-record column stands for every record: nothing to filter
-                return None
-            kept[name] = Collection(table.entity, table.keys[keep],
-                                    {f: _take(v, keep) for f, v in table.fields.items()}, parent_rows)
-        _report_bad(self.bad, self.args.output)
-        return kept
-
     def _run_fast(self, target: str) -> int:
         import numpy as np
 
         from ..evaluate.fastpath import Ratio, _broadcast, _take
-        collections = self._fast_collections()
+
+        from .fastrun import fast_collections, without_failed
+        collections = fast_collections(self.ruleset, self.loaded, bool(self.args.traces))
         result = self._evaluate_fast(collections)
         if result.record_errors and self.args.keep_going:
-            without = self._without_failed(collections, result)
+            without = without_failed(self.ruleset, self.loaded, collections, result.record_errors, self.bad)
             if without is not None:
+                _report_bad(self.bad, self.args.output)
                 collections, result = without, self._evaluate_fast(without)
         elif result.record_errors:
             count = sum(len(rows) for rows in result.record_errors.values())
@@ -326,7 +236,7 @@ class _EntityBatch:
         if entity.parent is not None:
             parent = collections[self.ruleset.entities[entity.parent].collection]
             parent_keys = parent.keys[collections[target].parent_rows]
-        fields = self._fields(target, columns, parent_keys is not None)
+        fields = entity_fields(self.ruleset, target, columns, parent_keys is not None)
 
         errors = result.record_errors.get(target, {})
 
@@ -427,7 +337,7 @@ class _EntityBatch:
         if entity.parent is not None:
             parent = facts[self.ruleset.entities[entity.parent].collection]
             parent_keys = [parent.keys[r] for r in records.parent_rows]
-        fields = self._fields(target, columns, parent_keys is not None)
+        fields = entity_fields(self.ruleset, target, columns, parent_keys is not None)
 
         def rows():
             for row, key in enumerate(records.keys):
@@ -574,20 +484,13 @@ class _RowBatch:
     def _check_ids(self) -> list[str]:
         return [d.id for d in self.ruleset.declarations.values() if isinstance(d, Check)]
 
-    def _out_fields(self, key_title: str, rules: list[str]) -> list[Field]:
-        decls = self.ruleset.declarations
-        return [Field(key_title, key_title)] + [Field(r, decls[r].label, decls[r].type) for r in rules] + \
-            [Field("failed_checks", "未通过的检查"), Field("errors", "计算错误")]
-
     def _sheets(self) -> Sheets:
-        decls = self.ruleset.declarations
         def value_of(ident: str):
-            decl = decls[ident]
+            decl = self.ruleset.declarations[ident]
             if ident in self.scalars:
                 return self.scalars[ident]
             return decl.value if isinstance(decl, Parameter) and not decl.dated else None
-        return Sheets("计算结果", "", [], {c: _check_words(decls[c]) for c in self._check_ids()},
-                      _inputs(self.ruleset, self.args, self.scalars, value_of))
+        return sheets(self.ruleset, self.args, self.scalars, "计算结果", "", [], self._check_ids(), value_of)
 
     def _run_fast(self, columns: dict, keys: list, key_title: str) -> int:
         import numpy as np
@@ -629,7 +532,7 @@ class _RowBatch:
                 errors = "; ".join(e.message for e in result.row_errors.get(row, []))
                 yield [keys[row]] + values + [";".join(failed), errors]
                 self.written += 1
-        _Writer(self.args.output, self._out_fields(key_title, rules), self._sheets()).write(rows())
+        _Writer(self.args.output, row_fields(self.ruleset, key_title, rules), self._sheets()).write(rows())
         failed_rows = int(failures.sum())
         error_rows = len(result.row_errors)
         print(_("{count} clearings: {failed} with a failed error check, {errors} with an evaluation "
@@ -663,7 +566,7 @@ class _RowBatch:
                 self.written += 1
                 if row % 1024 == 0:
                     self.progress.tick(_("computing"), row, len(keys))
-        _Writer(self.args.output, self._out_fields(key_title, rules), self._sheets()).write(rows())
+        _Writer(self.args.output, row_fields(self.ruleset, key_title, rules), self._sheets()).write(rows())
         print(_("{count} clearings: {failed} with a failed error check, {errors} with an evaluation "
                 "error").format(count=f"{len(keys):,}", failed=f"{state['failed']:,}",
                                 errors=f"{state['errors']:,}"))
@@ -694,24 +597,6 @@ class _RowBatch:
                 evaluation = self.program.evaluate(facts, trace=True, as_of=self.args.as_of)
                 yield key, trace_json(self.program, evaluation)
         _write_traces(self.args.traces, items())
-
-
-def _check_words(decl: Check) -> tuple[str, str, str]:
-    return decl.label, decl.severity, decl.message
-
-
-def _inputs(ruleset, args, scalars: dict, value_of) -> list[tuple]:
-    """The run's shared facts and parameters: (id, label, value, type, source, citation)."""
-    rows = []
-    for decl in ruleset.declarations.values():
-        if decl.entity is not None or not isinstance(decl, (Input, Parameter)):
-            continue
-        value = value_of(decl.id)
-        if value is None:
-            continue
-        rows.append((decl.id, decl.label, _text(value, decl.type), decl.type,
-                     args.facts if decl.id in scalars else args.ruleset, ruleset.reference(decl)))
-    return rows
 
 
 def _python_value(column: Column, value: tuple) -> Any:
