@@ -220,9 +220,7 @@ class _EntityBatch:
             print(_("{count} record(s) could not be computed: their rows are left blank, and totals "
                     "that need them fail; pass --keep-going to leave them out and compute every other "
                     "record in full").format(count=count), file=sys.stderr)
-        for node, why in result.fallbacks.items():
-            print(_("notice: {id} computed on the Decimal path ({why})").format(id=node, why=why),
-                  file=sys.stderr)
+        _fallback_notice(result.fallbacks)
         decls = self.ruleset.declarations
         columns = [c for c in self._columns(target) if c in result.values]
         checks = [c for c in self._checks(target) if c in result.values]
@@ -506,9 +504,7 @@ class _RowBatch:
         step = iter(range(1, count + 1))
         result = fast.run({}, scalars, rows=n, as_of=self.args.as_of,
                           progress=lambda node: self.progress.tick(_("computing"), next(step), count))
-        for node, why in result.fallbacks.items():
-            print(_("notice: {id} computed on the Decimal path ({why})").format(id=node, why=why),
-                  file=sys.stderr)
+        _fallback_notice(result.fallbacks)
         decls = self.ruleset.declarations
         rules = [r for r in self._rules() if r in result.values]
         texts = []
@@ -597,6 +593,17 @@ class _RowBatch:
                 evaluation = self.program.evaluate(facts, trace=True, as_of=self.args.as_of)
                 yield key, trace_json(self.program, evaluation)
         _write_traces(self.args.traces, items())
+
+
+def _fallback_notice(fallbacks: dict[str, str]) -> None:
+    """Which rules the fast path handed to the Decimal path (same results, slower). The fast
+    path's reasons are not in the message catalogue yet: shown under RULESENGINE_DEBUG only."""
+    if not fallbacks:
+        return
+    debug = os.environ.get("RULESENGINE_DEBUG")
+    names = ", ".join(f"{node} ({why})" if debug else node for node, why in fallbacks.items())
+    print(_("notice: computed on the Decimal path (same results, slower): {ids}").format(ids=names),
+          file=sys.stderr)
 
 
 def _python_value(column: Column, value: tuple) -> Any:
