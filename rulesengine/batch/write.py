@@ -26,6 +26,7 @@ from ..core.i18n import _
 from ..core.output import formula_safe, write_atomic, write_text
 from .read import SHOWN_ERRORS, BadCell
 
+_TYPED = ("money", "rate", "number", "integer", "boolean", "date")
 PLACES = 10  # a value the rule leaves unrounded (a quotient) is written to 10 decimal places
 
 
@@ -97,11 +98,16 @@ class _Writer:
 
         def emit(temporary: str) -> None:
             if suffix == ".csv":
+                # typed columns hold the engine's own number, date or true/false text; the others
+                # (keys, codes, enum values, messages) come from the input and are made safe
+                text = [i for i, f in enumerate(self.fields) if f.type is None or f.type.kind not in _TYPED]
                 with open(temporary, "w", encoding="utf-8-sig", newline="") as handle:
                     writer = csv.writer(handle, lineterminator="\n")
                     writer.writerow([formula_safe(h) for h in header])
                     for row in rows:
-                        writer.writerow(["" if v is None else formula_safe(v) for v in row])
+                        for i in text:
+                            row[i] = formula_safe(row[i])
+                        writer.writerow(row)
                     handle.flush()
                     os.fsync(handle.fileno())
             elif suffix == ".jsonl":

@@ -16,8 +16,8 @@ from ..core.i18n import _
 from ..core.output import formula_safe
 from ..core.source import text_width
 from ..views.explanation import severity_word, word
-from ..views.sheets import (FAIL_FILL, WARN_FILL, column_label, number_format, page, sheet_title,
-                            type_word, widths)
+from ..views.sheets import (FAIL_FILL, WARN_FILL, column_label, fill_cell, grey, number_format, page,
+                            sheet_title, style_head_cell, type_word, widths)
 
 _SUM = re.compile(r"\s*sum\(\s*(\w+)\.(\w+)\s*\)\s*")
 _NUMERIC = ("money", "rate", "number", "integer")
@@ -52,19 +52,17 @@ def write_book(path: str, fields: list, rows: Iterator[list], sheets) -> None:
     book.save(path)
 
 
-def _head(sheet, texts: list, grey: bool = False) -> list:
+def _head(sheet, texts: list, small: bool = False) -> list:
+    """Header cells styled as the workbook's (``small``: the grey row of ids)."""
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
 
     cells = []
     for text in texts:
         cell = WriteOnlyCell(sheet, formula_safe(text))
-        if grey:
-            cell.font = Font(color="6B7480", size=9)
+        if small:
+            cell.font = grey()
         else:
-            cell.font = Font(bold=True)
-            cell.fill = PatternFill("solid", fgColor="EEF1F5")
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            style_head_cell(cell)
         cells.append(cell)
     return cells
 
@@ -74,8 +72,8 @@ def _append(sheet, cells: list) -> None:
 
 
 def _typed(sheet, value: Any, fmt: str | None, color: str | None = None):
+    """A side-sheet value: a styled cell when it has a number format or a fill."""
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import PatternFill
 
     value = formula_safe(value)
     if (fmt is None or value is None or isinstance(value, str)) and color is None:
@@ -84,7 +82,7 @@ def _typed(sheet, value: Any, fmt: str | None, color: str | None = None):
     if fmt is not None and value is not None and not isinstance(value, str):
         cell.number_format = fmt
     if color is not None:
-        cell.fill = PatternFill("solid", fgColor=color)
+        fill_cell(cell, color)
     return cell
 
 
@@ -97,13 +95,19 @@ def _rows_sheet(sheet, fields: list, rows: Iterator[list]) -> tuple[dict, list]:
     sheet.freeze_panes = "B3"
     page(sheet, 1, last_header=2)
     sheet.append(_head(sheet, labels))
-    sheet.append(_head(sheet, [f.id for f in fields], grey=True))
+    sheet.append(_head(sheet, [f.id for f in fields], small=True))
     convert = [converter(f.type) for f in fields]
     formats = [number_format(f.type) for f in fields]
     numeric = [i for i, f in enumerate(fields) if f.type is not None and f.type.kind in _NUMERIC]
     sums = {i: Decimal(0) for i in numeric}
     failed_at = next((i for i, f in enumerate(fields) if f.id == "failed_checks"), None)
     failed = []
+    # one styled cell per formatted column, reused: a write-only sheet writes a row when appended
+    styled = {}
+    for i, fmt in enumerate(formats):
+        if fmt is not None:
+            styled[i] = WriteOnlyCell(sheet)
+            styled[i].number_format = fmt
     for row in rows:
         values = [c(v) for c, v in zip(convert, row)]
         for i in numeric:
@@ -111,15 +115,11 @@ def _rows_sheet(sheet, fields: list, rows: Iterator[list]) -> tuple[dict, list]:
                 sums[i] += values[i]
         if failed_at is not None and row[failed_at]:
             failed.extend((row[0], name) for name in row[failed_at].split(";"))
-        out = []
-        for value, fmt in zip(values, formats):
-            if fmt is None or value is None:
-                out.append(value)
-            else:
-                cell = WriteOnlyCell(sheet, value)
-                cell.number_format = fmt
-                out.append(cell)
-        sheet.append(out)
+        for i, cell in styled.items():
+            if values[i] is not None:
+                cell.value = values[i]
+                values[i] = cell
+        sheet.append(values)
     return {fields[i].id: sums[i] for i in numeric}, failed
 
 
