@@ -45,13 +45,26 @@ def _no_formula(path: pathlib.Path) -> None:
         assert not (isinstance(cell.value, str) and cell.value.startswith("=")), (cell.coordinate, cell.value)
 
 
-def _rename_h001(name, rows):
-    """H001 becomes a formula: in the institutions table and in its cases."""
+def _rename_h001(name, rows, key=EVIL):
+    """H001 becomes ``key`` (a formula): in the institutions table and in its cases."""
     for row in rows:
         if row.get("code") == "H001":
-            row["code"] = EVIL
+            row["code"] = key
         if row.get("institution") == "H001":
-            row["institution"] = EVIL
+            row["institution"] = key
+
+
+# a key a workbook cannot hold as it is: control characters become escapes, then made formula-safe
+@pytest.mark.parametrize("key, shown", [("H\x01\x1b1", "H\\x01\\x1b1"), ("=H\x02", "'=H\\x02"),
+                                        ("+H1", "'+H1"), ("@H1", "'@H1")])
+def test_a_key_with_control_characters_is_written_escaped(tmp_path, capsys, key, shown):
+    args, folder = _zibo_tables(tmp_path, edit=lambda name, rows: _rename_h001(name, rows, key))
+    out = folder / "out.xlsx"
+    assert main(["batch", str(ZIBO), *args, "-o", str(out)]) == 0
+    _no_formula(out)
+    rows = _by_key(_read(out))
+    assert set(rows) == {shown, "H002", "H003"}
+    assert rows[shown]["settlement_amount"] == "2908.29"  # H001's, by hand in the ruleset
 
 
 # --- formula neutralisation -------------------------------------------------------------------
@@ -79,17 +92,18 @@ def test_a_formula_key_is_never_a_formula_in_batch_xlsx_or_csv(tmp_path, capsys)
     assert "2908.29" in rows[1]
 
 
-def test_a_formula_key_is_never_a_formula_in_workbook(tmp_path, capsys):
+@pytest.mark.parametrize("key, shown", [(EVIL, "'" + EVIL), ("-H\x01", "'-H\\x01")])
+def test_a_formula_key_is_never_a_formula_in_workbook(tmp_path, capsys, key, shown):
     facts = dict(load_ruleset(str(ZIBO)).value["examples"]["zibo_2025_city"]["facts"])
     for name in ("institutions", "cases"):
         facts[name] = [dict(r) for r in facts[name]]
-        _rename_h001(name, facts[name])
+        _rename_h001(name, facts[name], key)
     path = tmp_path / "facts.json"
     path.write_text(json.dumps(facts, ensure_ascii=False, default=str), encoding="utf-8")
     book = tmp_path / "book.xlsx"
     assert main(["workbook", str(ZIBO), "--facts", str(path), "-o", str(book)]) == 0
     _no_formula(book)
-    assert any(cell.value == "'" + EVIL for cell in _cells(book))
+    assert any(cell.value == shown for cell in _cells(book))
 
 
 # --- the .xlsx output -------------------------------------------------------------------------

@@ -13,11 +13,10 @@ from typing import Any, Callable, Iterator
 
 from ..core.datatypes import Type
 from ..core.i18n import _
-from ..core.output import formula_safe
 from ..core.source import text_width
 from ..views.explanation import severity_word, word
 from ..views.sheets import (FAIL_FILL, WARN_FILL, column_label, fill_cell, grey, number_format, page,
-                            sheet_title, style_head_cell, type_word, widths)
+                            sheet_text, sheet_title, style_head_cell, type_word, widths)
 
 _SUM = re.compile(r"\s*sum\(\s*(\w+)\.(\w+)\s*\)\s*")
 _NUMERIC = ("money", "rate", "number", "integer")
@@ -34,7 +33,7 @@ def converter(type_: Type | None) -> Callable[[Any], Any]:
         return lambda v: None if v is None else word("true") if v in ("true", True) else word("false")
     if kind == "date":
         return lambda v: date.fromisoformat(v) if isinstance(v, str) and v else None
-    return lambda v: None if v is None else formula_safe(v if isinstance(v, str) else str(v))
+    return lambda v: None if v is None else sheet_text(v if isinstance(v, str) else str(v))
 
 
 def write_book(path: str, fields: list, rows: Iterator[list], sheets) -> None:
@@ -58,7 +57,7 @@ def _head(sheet, texts: list, small: bool = False) -> list:
 
     cells = []
     for text in texts:
-        cell = WriteOnlyCell(sheet, formula_safe(text))
+        cell = WriteOnlyCell(sheet, sheet_text(text))
         if small:
             cell.font = grey()
         else:
@@ -68,14 +67,14 @@ def _head(sheet, texts: list, small: bool = False) -> list:
 
 
 def _append(sheet, cells: list) -> None:
-    sheet.append([formula_safe(c) if isinstance(c, str) else c for c in cells])
+    sheet.append([sheet_text(c) if isinstance(c, str) else c for c in cells])
 
 
 def _typed(sheet, value: Any, fmt: str | None, color: str | None = None):
     """A side-sheet value: a styled cell when it has a number format or a fill."""
     from openpyxl.cell import WriteOnlyCell
 
-    value = formula_safe(value)
+    value = sheet_text(value)
     if (fmt is None or value is None or isinstance(value, str)) and color is None:
         return value
     cell = WriteOnlyCell(sheet, value)
@@ -165,7 +164,7 @@ def _checks_sheet(sheet, failed: list, checks: dict) -> None:
         label, severity, message = checks.get(name, ("", "error", ""))
         color = WARN_FILL if severity == "warning" else FAIL_FILL
         _append(sheet, [_typed(sheet, converter(None)(key), None, color), name, label,
-                      severity_word(severity), formula_safe(message)])
+                      severity_word(severity), sheet_text(message)])
 
 
 def _inputs_sheet(sheet, inputs: list) -> None:
@@ -177,4 +176,4 @@ def _inputs_sheet(sheet, inputs: list) -> None:
     for ident, label, text, type_, source, citation in inputs:
         value = converter(type_)(text)
         _append(sheet, [ident, label, _typed(sheet, value, number_format(type_)), type_word(type_),
-                      formula_safe(source), citation])
+                      sheet_text(source), citation])

@@ -23,6 +23,17 @@ TYPE_WORDS = {"money": "金额（元）", "rate": "比例", "number": "数值", 
 FAIL_FILL = "FDECEA"
 WARN_FILL = "FFF4DC"
 HEAD_FILL = "EEF1F5"
+# what an .xlsx cannot hold (XML 1.0): control characters other than tab, LF, CR; lone surrogates
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def sheet_text(value: Any) -> Any:
+    """A value a workbook can hold and never runs: a character XML forbids is written as its
+    escape (``\\x01``, ``\\udc80``), then :func:`formula_safe`. Non-text values pass as they are."""
+    if isinstance(value, str) and _ILLEGAL.search(value):
+        value = _ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                             else f"\\u{ord(m.group()):04x}", value)
+    return formula_safe(value)
 
 
 def number_format(type_: Type | None) -> str | None:
@@ -40,9 +51,11 @@ def cell_value(value: Any, type_: Type | None) -> Any:
         if type_ is not None and type_.kind == "integer" and value == value.to_integral_value():
             return int(value)
         return value
-    if isinstance(value, (int, date, str)) or value is None:
+    if isinstance(value, str):
+        return sheet_text(value)
+    if isinstance(value, (int, date)) or value is None:
         return value
-    return str(value)
+    return sheet_text(str(value))
 
 
 def type_word(type_: Type) -> str:
