@@ -194,6 +194,24 @@ class _EntityBatch:
         return sheets(self.ruleset, self.args, self.scalars, self.ruleset.collections[target].label, target,
                       totals, self._checks(target), value_of)
 
+    def _computed(self) -> tuple[dict, Any]:
+        """(collections, fast result); with --keep-going, records that failed at run time are
+        left out and the rest computed again."""
+        from .fastrun import fast_collections, without_failed
+        collections = fast_collections(self.ruleset, self.loaded, bool(self.args.traces))
+        result = self._evaluate_fast(collections)
+        if result.record_errors and self.args.keep_going:
+            without = without_failed(self.ruleset, self.loaded, collections, result.record_errors, self.bad)
+            if without is not None:
+                _report_bad(self.bad, self.args.output)
+                return without, self._evaluate_fast(without)
+        elif result.record_errors:
+            count = sum(len(rows) for rows in result.record_errors.values())
+            print(_("{count} record(s) could not be computed: their rows are left blank, and totals "
+                    "that need them fail; pass --keep-going to leave them out and compute every other "
+                    "record in full").format(count=count), file=sys.stderr)
+        return collections, result
+
     def _evaluate_fast(self, collections: dict):
         from ..evaluate.fastpath import FastProgram
         count = len(self.program.graph.order)
@@ -206,20 +224,7 @@ class _EntityBatch:
         import numpy as np
 
         from ..evaluate.fastpath import Ratio, _broadcast, _take
-
-        from .fastrun import fast_collections, without_failed
-        collections = fast_collections(self.ruleset, self.loaded, bool(self.args.traces))
-        result = self._evaluate_fast(collections)
-        if result.record_errors and self.args.keep_going:
-            without = without_failed(self.ruleset, self.loaded, collections, result.record_errors, self.bad)
-            if without is not None:
-                _report_bad(self.bad, self.args.output)
-                collections, result = without, self._evaluate_fast(without)
-        elif result.record_errors:
-            count = sum(len(rows) for rows in result.record_errors.values())
-            print(_("{count} record(s) could not be computed: their rows are left blank, and totals "
-                    "that need them fail; pass --keep-going to leave them out and compute every other "
-                    "record in full").format(count=count), file=sys.stderr)
+        collections, result = self._computed()
         _fallback_notice(result.fallbacks)
         decls = self.ruleset.declarations
         columns = [c for c in self._columns(target) if c in result.values]
