@@ -70,8 +70,10 @@ def run_batch(args) -> int:
         batch = _EntityBatch(program, scalars, tables, fast, progress, args)
     else:
         batch = _RowBatch(program, scalars, tables, fast, progress, args)
-    status = batch.run()
-    progress.done()
+    try:
+        status = batch.run()
+    finally:  # also on Ctrl-C and SIGTERM: the terminal gets its cursor back
+        progress.done()
     seconds = time.monotonic() - started
     print(_("{summary} in {seconds} s").format(summary=batch.summary(), seconds=f"{seconds:.1f}"),
           file=sys.stderr)
