@@ -83,15 +83,17 @@ def _excel_cell(value: str):
 
 
 def _read(path: pathlib.Path) -> list[dict]:
+    """A written table: CSV (UTF-8 with BOM), JSON Lines, or the first sheet of a workbook
+    (Chinese labels in row 1, ids in row 2)."""
     if path.suffix == ".csv":
-        with open(path, encoding="utf-8", newline="") as handle:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
             return list(csv.DictReader(handle))
     if path.suffix == ".jsonl":
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     openpyxl = pytest.importorskip("openpyxl")
     sheet = openpyxl.load_workbook(path).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    return [dict(zip(rows[0], (_text(v) for v in row))) for row in rows[1:]]
+    return [dict(zip(rows[1], (_text(v) for v in row))) for row in rows[2:]]
 
 
 def _by_key(rows: list[dict], key: str = "code") -> dict:

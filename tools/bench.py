@@ -580,7 +580,21 @@ def bench_files(n: int, seed: int) -> list[tuple[str, float]]:
             parents = batch.load_collection(ruleset, ruleset.collections["institutions"], str(inst_path), None, None)
             batch.load_collection(ruleset, ruleset.collections["cases"], str(cases_path), parents, None)
             figures.append((f"read cases{suffix}", count / (time.perf_counter() - start)))
+            figures.append((f"batch output cases{suffix}", bench_output(ruleset, small, cases_path, count)))
     return figures
+
+
+def bench_output(ruleset, data: dict, path: pathlib.Path, count: int) -> float:
+    """Rows per second through batch's writer (typed columns, formula-safe text; for .xlsx the
+    layout of the workbook command and its side sheets)."""
+    from rulesengine.batch.write import Field, Sheets, _Writer
+    decls = ruleset.declarations
+    fields = [Field(f, decls[f"case.{f}"].label, decls[f"case.{f}"].type) for f in gen.CASE_FIELDS]
+    rows = [[record[f] for f in gen.CASE_FIELDS] for record in gen.case_records(data)]
+    out = path.with_name("results" + path.suffix)
+    start = time.perf_counter()
+    _Writer(str(out), fields, Sheets("病例", "cases")).write(iter(rows))
+    return count / (time.perf_counter() - start)
 
 
 # --- report -----------------------------------------------------------------------------------------
