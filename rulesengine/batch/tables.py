@@ -131,7 +131,7 @@ def _encoding_error(data: bytes, path: str, codec: str, exc: UnicodeDecodeError,
     line = before.count("\n") + 1
     column = len(before) - (before.rfind("\n") + 1) + 1
     shown = data[exc.start:exc.start + 4].hex(" ")
-    message = _("byte {bytes} is not {codec} text").format(bytes=shown, codec=codec.upper())
+    message = _("byte {bytes} is not {codec} text").format(bytes=shown, codec=codec.upper().replace("-SIG", ""))
     if mixed:
         message += _(" (the lines before it are UTF-8: the file mixes encodings)")
     return TableEncodingError(message, span=Span(path, line, column),
