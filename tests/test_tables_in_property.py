@@ -118,7 +118,8 @@ def _table_reader(program, folder, name: str, texts: list[str]) -> list[tuple[st
 
 def _same(a, b) -> bool:
     if isinstance(a, Decimal) and isinstance(b, Decimal):
-        return a == b and a.as_tuple().exponent == b.as_tuple().exponent
+        # the same number with the same decimal places (1E+3 and 1000 are both whole)
+        return a == b and max(-a.as_tuple().exponent, 0) == max(-b.as_tuple().exponent, 0)
     return a == b and type(a) is type(b)
 
 

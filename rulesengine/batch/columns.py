@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from ..check.model import Input
 from ..core.cells import BOOLEAN_WORDS, bound_message, cell_value, outside
-from ..core.datatypes import ValueProblem
+from ..core.datatypes import ValueProblem, shift
 
 # the plain forms converted column-wise; all fit in int64 once scaled
 _FAST = {
@@ -28,6 +28,9 @@ _FAST = {
     "number": r"^-?(0|[1-9][0-9]{0,8})(\.[0-9]{1,9})?$",
     "rate": r"^-?(0(\.[0-9]{1,17})?|1(\.0{1,17})?)$",  # a fraction from -1 to 1
 }
+_UNIFORM = {"money": r"^-?(0|[1-9][0-9]{0,15})\.[0-9][0-9]$", "integer": _FAST["integer"]}
+# a blank Python's str.strip() removes; a code without one at either end is its own value
+_BLANK = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 _TRUE = [w for w, v in BOOLEAN_WORDS.items() if v] + ["TRUE", "True"]
 _FALSE = [w for w, v in BOOLEAN_WORDS.items() if not v] + ["FALSE", "False"]
 
@@ -137,35 +140,56 @@ class Column:
         if pattern is not None:
             if self.kind in ("rate", "number") and (self.low is not None or self.high is not None):
                 return None
+            uniform = _UNIFORM.get(kind)
+            if uniform is not None and cells.null_count == 0:  # all 1234.50 (or all 12): no padding
+                ok = pc.match_substring_regex(cells, uniform)
+                if pc.all(ok).as_py():
+                    ints = pc.cast(pc.replace_substring(cells, ".", "") if kind == "money" else cells, pa.int64())
+                    scale = pa.array([2 if kind == "money" else 0] * len(cells), pa.int32())
+                    return self._within(ok, ints), ints, scale
             ok = pc.fill_null(pc.match_substring_regex(cells, pattern), False)
             text = pc.if_else(ok, cells, "0")
             scale = _scales(text, kind)
             if kind == "money":
                 text = pc.if_else(pc.equal(scale, 0), pc.binary_join_element_wise(text, "00", ""),
                                   pc.if_else(pc.equal(scale, 1), pc.binary_join_element_wise(text, "0", ""), text))
-                scale = pa.array([2] * len(cells), pa.int32()) if len(cells) else pa.array([], pa.int32())
+                scale = pa.array([2] * len(cells), pa.int32())
             ints = pc.cast(pc.replace_substring(text, ".", ""), pa.int64())
-            ok = self._within(ok, ints)
-            return ok, ints, scale
+            return self._within(ok, ints), ints, scale
         if kind == "boolean":
             yes, no = pc.is_in(cells, pa.array(_TRUE)), pc.is_in(cells, pa.array(_FALSE))
             return pc.fill_null(pc.or_(yes, no), False), yes.to_pylist()
         if kind == "enum":
             ok = pc.fill_null(pc.is_in(cells, pa.array(list(self.decl.type.values), pa.string())), False)
             return ok, cells.to_pylist()
+        if kind == "text":
+            blank = pc.match_substring_regex(cells, f"^{_BLANK}|{_BLANK}$")
+            return pc.fill_null(pc.invert(blank), False), cells.to_pylist()
         return None
 
     def _within(self, ok: pa.Array, ints: pa.Array) -> pa.Array:
         """Rows outside min/max leave the fast route (the cell route words the problem)."""
-        shift = 2 if self.kind == "money" else 0
-        for bound, compare in ((self.low, pc.less), (self.high, pc.greater)):
-            if bound is not None:
-                limit = int(Decimal(bound).scaleb(shift).to_integral_value(
-                    rounding="ROUND_CEILING" if compare is pc.less else "ROUND_FLOOR"))
-                if not -2 ** 63 < limit < 2 ** 63:
-                    continue
-                ok = pc.and_(ok, pc.invert(compare(ints, limit)))
+        if self.low is None and self.high is None:
+            return ok
+        places = 2 if self.kind == "money" else 0
+        low = self._limit(self.low, places, "ROUND_CEILING")
+        high = self._limit(self.high, places, "ROUND_FLOOR")
+        extremes = pc.min_max(ints)
+        if len(ints) == 0 or ((low is None or extremes["min"].as_py() >= low)
+                              and (high is None or extremes["max"].as_py() <= high)):
+            return ok
+        if low is not None:
+            ok = pc.and_(ok, pc.greater_equal(ints, low))
+        if high is not None:
+            ok = pc.and_(ok, pc.less_equal(ints, high))
         return ok
+
+    @staticmethod
+    def _limit(bound, places: int, rounding: str) -> int | None:
+        if bound is None:
+            return None
+        limit = int(shift(Decimal(bound), places).to_integral_value(rounding=rounding))
+        return limit if -2 ** 63 < limit < 2 ** 63 else None
 
     # --- for the evaluators ------------------------------------------------------------------------
     def python(self) -> list:
@@ -178,9 +202,9 @@ class Column:
             if self.kind == "integer":
                 out.append(int(ints))
             elif self.kind == "money":
-                out.append(Decimal(ints).scaleb(-2))
-            else:
-                out.append(Decimal(ints).scaleb(-scale) if scale else Decimal(ints))
+                out.append(shift(Decimal(ints), -2))
+            else:  # exactly: scaleb in the default context would round a 29-digit number
+                out.append(shift(Decimal(ints), -scale) if scale else Decimal(ints))
         return out
 
     def vector(self):

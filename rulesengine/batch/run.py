@@ -29,7 +29,7 @@ from array import array
 from decimal import Decimal
 from typing import Any
 
-from ..core.datatypes import ValueProblem
+from ..core.datatypes import ValueProblem, shift
 from ..evaluate.driver import load_program
 from ..core.errors import UsageError, did_you_mean, render
 from ..evaluate.evaluator import Program
@@ -558,8 +558,8 @@ def _python_value(column: Column, value: tuple) -> Any:
     if column.kind == "integer":
         return int(ints)
     if column.kind == "money":
-        return Decimal(ints).scaleb(-2)
-    return Decimal(ints).scaleb(-scale) if scale else Decimal(ints)
+        return shift(Decimal(ints), -2)
+    return shift(Decimal(ints), -scale) if scale else Decimal(ints)  # exact: no 28-digit rounding
 
 
 def _options(args) -> TableOptions:

@@ -85,7 +85,7 @@ def read_table(path: str, encoding: str | None = None) -> Table:
 def _open_bytes(path: str, suffix: str) -> bytes:
     with open(path, "rb") as handle:
         data = handle.read()
-    if not data.strip():
+    if not data[:4096].strip() and not data.strip():
         raise TableFileError(_("'{path}' is empty").format(path=path), span=Span(path, 1, 1),
                              hint=_("a table has a header row, then a row per record"))
     if data.startswith(_ZIP_MAGIC):
@@ -188,6 +188,8 @@ def _shape_error(path: str, width: int, wrong: list) -> None:
 def _without_blank_rows(columns: list, first: int) -> tuple[list, list[int]]:
     """Leave out rows whose cells are all empty; the file row of each row kept."""
     count = len(columns[0]) if columns else 0
+    if not count or not pc.any(pc.or_kleene(pc.is_null(columns[0]), pc.utf8_is_space(columns[0]))).as_py():
+        return columns, list(range(first, first + count))  # the first cell of every row has text
     blank = None
     for column in columns:
         empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(column), ""), True)
