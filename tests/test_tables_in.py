@@ -395,3 +395,58 @@ def test_excel_cells_are_typed_from_the_text_they_show(tmp_path, capsys):
     assert main(["batch", str(SANYA), "--table", str(tmp_path / "groups.xlsx"), "-o", str(tmp_path / "out.csv")]) == 0
     with open(tmp_path / "out.csv", encoding="utf-8-sig", newline="") as handle:
         assert [r["settlement_amount"] for r in csv.DictReader(handle)][1] == "16654382.72"
+
+
+# --- more hostile input: huge fields, deep JSON, UTF-16 without BOM, Parquet ---------------------
+def test_a_huge_field_is_a_bad_row_not_a_crash(tmp_path, capsys):
+    def edit(tables):
+        tables["cases"][2]["cost"] = "9" * 200_000  # C03, row 4: far beyond csv's 131,072 limit
+    facts, tables = _zibo(tmp_path, edit)
+    assert _batch(tmp_path, facts + _write_tables(tmp_path, tables)) == 1
+    err = capsys.readouterr().err
+    assert "cases.csv:4: column 'cost' error[bad-fact]" in err and "200,000 characters long" in err
+    assert len(err) < 5_000  # the value is cut in the message
+
+
+def test_deeply_nested_json_lines(tmp_path, capsys):
+    header, rows = _groups(tmp_path)
+    lines = [json.dumps(dict(zip(header, row))) for row in rows]
+    lines[1] = "[" * 100_000 + "]" * 100_000  # line 2
+    (tmp_path / "groups.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status = main(["batch", str(SANYA), "--table", str(tmp_path / "groups.jsonl"), "-o", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err
+    assert status == 1 and "groups.jsonl:2: error[bad-fact]: not a JSON object" in err
+
+
+def test_utf16_without_bom(tmp_path, capsys):
+    header, rows = _groups(tmp_path)
+    path = _csv(tmp_path / "groups.csv", header, rows, "utf-16-le")
+    assert _sanya(tmp_path) == 2
+    err = capsys.readouterr().err.replace(str(tmp_path) + "/", "")
+    assert "groups.csv:1:2: error[table-encoding]" in err and "--encoding utf-16-le" in err
+    assert _sanya(tmp_path, "--encoding", "utf-16-le") == 0, path
+
+
+def test_parquet_tables(tmp_path, capsys):
+    """Typed Parquet columns (int64, decimal128, bool, string) read as the text they hold."""
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+    facts, tables = _zibo(tmp_path)
+    args = []
+    for name, rows in tables.items():
+        columns = {}
+        for field in rows[0]:
+            values = [r[field] for r in rows]
+            if all(v in ("true", "false") for v in values):
+                columns[field] = pa.array([v == "true" for v in values])
+            elif all(v.replace(".", "", 1).isdigit() and "." in v for v in values):
+                columns[field] = pa.array([Decimal(v) for v in values], pa.decimal128(20, 2))
+            else:
+                columns[field] = pa.array(values)
+        pq.write_table(pa.table(columns), tmp_path / f"{name}.parquet")
+        args += ["--table", str(tmp_path / f"{name}.parquet")]
+    assert _batch(tmp_path, facts + args) == 0, capsys.readouterr().err
+    assert _settlements(tmp_path) == SETTLED
+    (tmp_path / "cases.parquet").write_bytes((tmp_path / "cases.parquet").read_bytes()[:100])
+    assert _batch(tmp_path, facts + args) == 2
+    assert "cases.parquet:1:1: error[table-file]" in capsys.readouterr().err

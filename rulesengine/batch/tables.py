@@ -32,7 +32,8 @@ from ..core.errors import (TableEncodingError, TableFileError, TableHeaderError,
 from ..core.i18n import _
 from ..core.source import Span
 
-FORMATS = (".csv", ".jsonl", ".xlsx")
+FORMATS = (".csv", ".jsonl", ".xlsx")  # tables in and results out
+INPUT_FORMATS = FORMATS + (".parquet",)
 MAX_XLSX_INFLATED = 1 << 30  # bytes: the parts of an .xlsx, inflated (README, "Limits")
 _ZIP_MAGIC = b"PK\x03\x04"
 _SHOWN_ROWS = 5  # rows named in a shape error
@@ -62,13 +63,13 @@ class Table:
 def read_table(path: str, encoding: str | None = None) -> Table:
     """Read a CSV, JSON Lines or .xlsx file into a :class:`Table`."""
     suffix = os.path.splitext(path)[1].lower()
-    if suffix not in FORMATS:
+    if suffix not in INPUT_FORMATS:
         raise UsageError(_("'{path}': unknown table format '{suffix}'").format(
-            path=path, suffix=suffix or _("(none)")), hint=_("tables are .csv, .jsonl or .xlsx files"))
+            path=path, suffix=suffix or _("(none)")), hint=_("tables are .csv, .jsonl, .xlsx or .parquet files"))
     if not os.path.isfile(path):
         raise UsageError(_("'{path}': no such file").format(path=path), hint=_("check the path of --table"))
-    if suffix == ".xlsx":
-        header, columns, numbers = _read_xlsx(path)
+    if suffix in (".xlsx", ".parquet"):
+        header, columns, numbers = (_read_xlsx if suffix == ".xlsx" else _read_parquet)(path)
         bad: list = []
     else:
         data = _open_bytes(path, suffix)
@@ -111,6 +112,11 @@ def _decode(data: bytes, path: str, encoding: str | None) -> str:
         return _strict(data, "utf-8-sig", path, mixed=False)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _strict(data, "utf-16", path, mixed=False)
+    if b"\x00" in data[:4096]:  # UTF-16 without its BOM (or a binary file)
+        raise TableEncodingError(_("the table holds NUL bytes: UTF-16 without a byte order mark, or not text"),
+                                 span=Span(path, 1, data.index(b"\x00") + 1),
+                                 hint=_("name its encoding with --encoding utf-16-le (or utf-16-be), or "
+                                        "save it as CSV UTF-8"))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -244,6 +250,20 @@ def _json_text(value) -> str | None:
     return str(value)
 
 
+# --- Parquet --------------------------------------------------------------------------------------
+def _read_parquet(path: str) -> tuple[list[str], list, list[int]]:
+    """Every column as text: integers and decimals exactly, floats as their shortest decimal."""
+    import pyarrow.parquet as pq
+    try:
+        table = pq.read_table(path)
+        columns = [pc.cast(table.column(i).combine_chunks(), pa.string()) for i in range(table.num_columns)]
+    except (pa.ArrowException, OSError) as exc:
+        raise TableFileError(_("'{path}' cannot be read as Parquet: {problem}").format(
+            path=path, problem=str(exc)[:200]), span=Span(path, 1, 1),
+            hint=_("the file is truncated or not a Parquet file")) from None
+    return list(table.column_names), *_without_blank_rows(columns, 2)
+
+
 # --- .xlsx ----------------------------------------------------------------------------------------
 def _read_xlsx(path: str) -> tuple[list[str], list, list[int]]:
     from python_calamine import CalamineWorkbook
@@ -284,8 +304,8 @@ def _xlsx_text(value) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        text = repr(value)
+    if isinstance(value, float):  # at most the 15 significant digits Excel shows: 0.1+0.2 is 0.3
+        text = format(value, ".15g")
         if "e" in text or "E" in text:
             text = f"{Decimal(text):f}"
         return text[:-2] if text.endswith(".0") else text
