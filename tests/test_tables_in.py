@@ -7,7 +7,6 @@ Every hostile table is built here in tmp_path; each refusal asserts its code, it
 
 from __future__ import annotations
 
-import codecs
 import csv
 import json
 import pathlib
@@ -16,7 +15,6 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import METADATA
 from rulesengine.cli import main
 from rulesengine.load.loader import load_ruleset
 
@@ -129,7 +127,7 @@ def _sanya_labels() -> dict:
     return {name: ruleset.declarations[name].label for name in ruleset.declarations}
 
 
-def _groups(tmp_path, edit=None, header_edit=None) -> tuple[list[str], list[list[str]]]:
+def _groups(tmp_path, edit=None) -> tuple[list[str], list[list[str]]]:
     facts = load_ruleset(str(SANYA)).value["examples"]["group_2024"]["facts"]
     header = ["group"] + list(facts)
     rows = [[f"G{i}"] + [_text(v) for v in facts.values()] for i in (1, 2, 3)]
@@ -219,12 +217,6 @@ def test_an_inflating_workbook_is_refused_from_its_zip_directory(tmp_path, capsy
 
 
 # --- headers and shapes ---------------------------------------------------------------------------
-def _edit_header(index_name, new):
-    def edit(header, rows):
-        header[header.index(index_name)] = new
-    return edit
-
-
 def test_a_header_written_twice(tmp_path, capsys):
     def edit(header, rows):
         header.append("prepaid_total")  # column 22 repeats column ...
@@ -254,8 +246,8 @@ def test_an_id_and_its_label_are_one_field(tmp_path, capsys):
     assert f"both give field '{labels['prepaid_total']} (prepaid_total)'" in err
 
 
-@pytest.mark.parametrize("extra, actual", [(["1"], None), (None, None)])
-def test_rows_wider_or_narrower_than_the_header(tmp_path, capsys, extra, actual):
+@pytest.mark.parametrize("extra", [True, False])
+def test_rows_wider_or_narrower_than_the_header(tmp_path, capsys, extra):
     header, rows = _groups(tmp_path)
     lines = [",".join(header)] + [",".join(r) for r in rows]
     width = len(header)
@@ -450,3 +442,16 @@ def test_parquet_tables(tmp_path, capsys):
     (tmp_path / "cases.parquet").write_bytes((tmp_path / "cases.parquet").read_bytes()[:100])
     assert _batch(tmp_path, facts + args) == 2
     assert "cases.parquet:1:1: error[table-file]" in capsys.readouterr().err
+
+
+def test_a_huge_header_and_a_nested_json_value(tmp_path, capsys):
+    header, rows = _groups(tmp_path)
+    _csv(tmp_path / "groups.csv", ["x" * 200_000] + header[1:], rows)
+    assert _sanya(tmp_path) == 2
+    assert "groups.csv:1:1: error[table-header]" in capsys.readouterr().err.replace(str(tmp_path) + "/", "")
+    lines = [json.dumps(dict(zip(header, row))) for row in rows]
+    lines[2] = lines[2].replace('"G3"', '["G3"]')  # line 3: a list where a code belongs
+    (tmp_path / "groups.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status = main(["batch", str(SANYA), "--table", str(tmp_path / "groups.jsonl"), "-o", str(tmp_path / "o.csv")])
+    err = capsys.readouterr().err
+    assert status == 1 and "groups.jsonl:3: error[bad-fact]: field 'group' holds a list" in err

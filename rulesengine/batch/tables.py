@@ -147,7 +147,12 @@ def _encoding_error(data: bytes, path: str, codec: str, exc: UnicodeDecodeError,
 
 # --- CSV ------------------------------------------------------------------------------------------
 def _read_csv(text: str, path: str) -> tuple[list[str], list, list[int]]:
-    first = next(csv.reader(io.StringIO(text[:1 << 20])), [])
+    try:
+        first = next(csv.reader(io.StringIO(text[:1 << 20])), [])
+    except csv.Error as exc:  # a header field over 131,072 characters, say
+        raise TableHeaderError(_("the header row cannot be read: {problem}").format(problem=exc),
+                               span=Span(path, 1, 1), hint=_("the first row names the columns: field "
+                                                             "ids or labels")) from None
     width = len(first)
     names = [f"c{i}" for i in range(width)]
     data = pa.py_buffer(text.encode("utf-8"))
@@ -234,6 +239,10 @@ def _read_jsonl(text: str, path: str):
         if extra:
             bad.append((number, _("unknown field '{name}'").format(name=extra[0])))
             continue
+        nested = [k for k, v in record.items() if isinstance(v, (dict, list))]
+        if nested:
+            bad.append((number, _("field '{name}' holds a list or an object, not a value").format(name=nested[0])))
+            continue
         for index, name in enumerate(header):
             cells[index].append(_json_text(record.get(name)))
         numbers.append(number)
@@ -245,8 +254,6 @@ def _json_text(value) -> str | None:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)[:200]
     return str(value)
 
 
