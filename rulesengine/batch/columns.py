@@ -127,7 +127,7 @@ class Column:
             self.scales.frombytes(_raw(scales, 4))
             self.big = big
             return
-        items = fast[1] if fast is not None else [None] * count
+        items = _listed(fast) if fast is not None else [None] * count
         for row, value in slow.items():
             items[row] = value[0]
         self.items = list(compress(items, mask.to_pylist())) if mask is not None else items
@@ -158,13 +158,13 @@ class Column:
             return self._within(ok, ints), ints, scale
         if kind == "boolean":
             yes, no = pc.is_in(cells, pa.array(_TRUE)), pc.is_in(cells, pa.array(_FALSE))
-            return pc.fill_null(pc.or_(yes, no), False), yes.to_pylist()
+            return [pc.fill_null(pc.or_(yes, no), False), yes]
         if kind == "enum":
             ok = pc.fill_null(pc.is_in(cells, pa.array(list(self.decl.type.values), pa.string())), False)
-            return ok, cells.to_pylist()
+            return [ok, cells]
         if kind == "text":
             blank = pc.match_substring_regex(cells, f"^{_BLANK}|{_BLANK}$")
-            return pc.fill_null(pc.invert(blank), False), cells.to_pylist()
+            return [pc.fill_null(pc.invert(blank), False), cells]
         return None
 
     def _within(self, ok: pa.Array, ints: pa.Array) -> pa.Array:
@@ -249,6 +249,13 @@ def _scales(text: pa.Array, kind: str) -> pa.Array:
     point = pc.find_substring(text, ".")
     after = pc.subtract(pc.subtract(pc.utf8_length(text), point), 1)
     return pc.cast(pc.if_else(pc.less(point, 0), 0, after), pa.int32())
+
+
+def _listed(fast: list) -> list:
+    """The fast route's values as a list (converted once, then kept)."""
+    if not isinstance(fast[1], list):
+        fast[1] = fast[1].to_pylist()
+    return fast[1]
 
 
 def _false_rows(mask: pa.Array) -> list[int]:

@@ -22,7 +22,7 @@ from ..core.datatypes import ValueProblem
 from ..core.errors import TableHeaderError, UsageError, did_you_mean
 from ..core.i18n import _
 from ..core.source import Span
-from .columns import Column, Constraint, Missing, _raw
+from .columns import Column, Constraint, Missing, _listed, _raw
 from .tables import FORMATS, Table, read_table
 
 __all__ = ["FORMATS", "CHUNK", "BadCell", "Column", "Loaded", "TableOptions", "load_collection",
@@ -228,7 +228,8 @@ def load_collection(ruleset, entity, path: str, parents: Loaded | None, progress
     keep = _relate(loaded, table, converted, first, entity, parents)
     mask = None if all(keep) else pa.array(keep, pa.bool_())
     for name, (column, values) in converted.items():
-        column.keep(values, mask)
+        if name != entity.parent:  # (the parent column takes the parent's own keys, below)
+            column.keep(values, mask)
         loaded.columns[name] = column
     loaded.keys = loaded.columns[entity.key].items
     if entity.parent is not None:  # the parent's own key objects: 200 strings shared, not a million copies
@@ -299,7 +300,7 @@ def _all_related(loaded: Loaded, table: Table, converted: dict, entity, parents)
 def _items(column: Column, values: tuple) -> list:
     """A key column's values by row (None where the cell is bad), before rows are dropped."""
     fast, slow, count = values
-    items = list(fast[1]) if fast is not None else [None] * count
+    items = list(_listed(fast)) if fast is not None else [None] * count
     if fast is not None:
         for row in pc.indices_nonzero(pc.invert(fast[0])).to_pylist():
             items[row] = None

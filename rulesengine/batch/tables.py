@@ -61,7 +61,7 @@ class Table:
 
 
 def read_table(path: str, encoding: str | None = None) -> Table:
-    """Read a CSV, JSON Lines or .xlsx file into a :class:`Table`."""
+    """Read a CSV, JSON Lines, .xlsx or Parquet file into a :class:`Table`."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in INPUT_FORMATS:
         raise UsageError(_("'{path}': unknown table format '{suffix}'").format(
