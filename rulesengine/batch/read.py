@@ -127,8 +127,9 @@ def map_header(table: Table, fields: dict[str, Any], mapping: dict[str, MappedCo
         titles = [table.header[i] for i in unknown]
         raise TableHeaderError(_("unknown column(s): {names}").format(names=", ".join(repr(t) for t in titles)),
                                span=Span(table.path, 1, unknown[0] + 1),
-                               hint=did_you_mean(titles[0], list(fields) + list(by_label) + list(extra))
-                               or _("columns: {names}").format(names=accepted))
+                               hint=" ".join(filter(None, [
+                                   did_you_mean(titles[0], list(fields) + list(by_label) + list(extra)),
+                                   _("columns: {names}").format(names=accepted)])))
     missing = [name for name in list(fields) + list(extra) if name not in found.values()]
     if complete and missing:
         raise TableHeaderError(_("missing column(s): {names}").format(
