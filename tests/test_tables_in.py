@@ -455,3 +455,22 @@ def test_a_huge_header_and_a_nested_json_value(tmp_path, capsys):
     status = main(["batch", str(SANYA), "--table", str(tmp_path / "groups.jsonl"), "-o", str(tmp_path / "o.csv")])
     err = capsys.readouterr().err
     assert status == 1 and "groups.jsonl:3: error[bad-fact]: field 'group' holds a list" in err
+
+
+def test_the_shipped_national_platform_mapping(tmp_path, capsys):
+    """A platform export: its own names, one name for two fields, 1/0 flags, extra columns ignored."""
+    names = {"code": "fixmedins_code", "institution": "fixmedins_code", "id": "setl_id", "cost": "medfee_sumamt",
+             "fund_accounting_amount": "hifp_pay", "disease_average_cost": "dise_avg_fee",
+             "norm_cost": "std_fee", "grassroots_disease": "grs_dise_flag"}
+
+    def edit(tables):
+        for row in tables["cases"]:
+            row["grassroots_disease"] = "1" if row["grassroots_disease"] == "true" else "0"
+            row["psn_name"] = "张三"       # columns no field needs
+            row["grp_dise_sco"] = "1234.5"
+    facts, tables = _zibo(tmp_path, edit)
+    headers = {name: [names.get(h, h) for h in rows[0]] for name, rows in tables.items()}
+    args = _write_tables(tmp_path, tables, headers=headers)
+    mapping = ROOT / "rulesets" / "mappings" / "national_platform.yaml"
+    assert _batch(tmp_path, facts + args, "--columns", str(mapping)) == 0, capsys.readouterr().err
+    assert _settlements(tmp_path) == SETTLED

@@ -50,9 +50,11 @@ class BadCell:
 
 @dataclass
 class MappedColumn:
-    """A bureau's column name -> a field, with an optional unit and value map."""
+    """A bureau's column name -> a field (the first of ``fields`` the table's records have, so one
+    name may give ``code`` in one table and ``institution`` in another; none: the column is
+    ignored), with an optional unit and value map."""
 
-    field: str
+    fields: tuple[str, ...]
     unit: str | None = None
     values: dict | None = None
 
@@ -66,21 +68,28 @@ class TableOptions:
 
 
 def load_mapping(path: str) -> dict[str, MappedColumn]:
-    """Read a ``--columns`` file: ``columns: {header: field, header: {field, unit, values}}``."""
+    """Read a ``--columns`` file: ``columns: {header: field, header: {field, unit, values}}`` and
+    ``ignore: [header, ...]`` (an export's columns no field needs)."""
     from ..load.document import load_document
     doc = load_document(path)
     columns = doc.value.get("columns") if isinstance(doc.value, dict) else None
+    ignore = doc.value.get("ignore", []) if isinstance(doc.value, dict) else []
+    if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
+        raise UsageError(_("'{path}': ignore is a list of column names").format(path=path),
+                         span=doc.span(("ignore",)), hint=_("for example ignore: [psn_no, psn_name]"))
     if not isinstance(columns, dict):
         raise UsageError(_("'{path}': a column mapping is 'columns:' with a line per column").format(path=path),
                          span=doc.span(()), hint=_("columns:\n    fixmedins_code: code\n    medfee_sumamt: "
                                                    "{field: cost, unit: 元}"))
-    out = {}
+    out = {name: MappedColumn(()) for name in ignore}
     for header, spec in columns.items():
-        if isinstance(spec, str):
+        if not isinstance(spec, dict):
             spec = {"field": spec}
         where = doc.span(("columns", header))
-        if not isinstance(spec, dict) or not isinstance(spec.get("field"), str) or \
-                set(spec) - {"field", "unit", "values"}:
+        candidates = spec.get("field")
+        candidates = [candidates] if isinstance(candidates, str) else candidates
+        if not isinstance(candidates, list) or not candidates or not all(isinstance(c, str) for c in candidates) \
+                or set(spec) - {"field", "unit", "values"}:
             raise UsageError(_("column '{header}': expected a field id, or field/unit/values").format(
                 header=header), span=where, hint=_("for example {field: cost, unit: 万元, values: {Y: 是}}"))
         unit, values = spec.get("unit"), spec.get("values")
@@ -90,7 +99,8 @@ def load_mapping(path: str) -> dict[str, MappedColumn]:
         if values is not None and not isinstance(values, dict):
             raise UsageError(_("column '{header}': values must map the table's words to the field's").format(
                 header=header), span=where, hint=_("for example values: {Y: 是, N: 否}"))
-        out[str(header)] = MappedColumn(spec["field"], unit, {str(k): _word(v) for k, v in (values or {}).items()})
+        out[str(header)] = MappedColumn(tuple(candidates), unit,
+                                        {str(k): _word(v) for k, v in (values or {}).items()})
     return out
 
 
@@ -109,9 +119,10 @@ def map_header(table: Table, fields: dict[str, Any], mapping: dict[str, MappedCo
     unknown = []
     for index, title in enumerate(table.header):
         mapped = mapping.get(title)
-        if mapped is not None and mapped.field in fields:
-            name = mapped.field
-        else:
+        if mapped is not None and not mapped.fields:
+            continue  # ignored
+        name = next((f for f in mapped.fields if f in fields), None) if mapped is not None else None
+        if name is None:
             name = title if title in fields or title in extra else by_label.get(title)
         if name is None:
             unknown.append(index)
