@@ -8,6 +8,7 @@ Every hostile table is built here in tmp_path; each refusal asserts its code, it
 from __future__ import annotations
 
 import csv
+import datetime
 import json
 import pathlib
 import zipfile
@@ -370,7 +371,7 @@ def test_a_blank_cell_is_missing(tmp_path, capsys):
 
 
 def test_excel_cells_are_typed_from_the_text_they_show(tmp_path, capsys):
-    """Numbers, booleans and dates as Excel holds them; 是/否 as text."""
+    """Numbers and dates as Excel holds them; 是/否 as text."""
     header, rows = _groups(tmp_path)
     typed = []
     for row in rows:
@@ -380,6 +381,8 @@ def test_excel_cells_are_typed_from_the_text_they_show(tmp_path, capsys):
                 cells.append("是" if value == "true" else "否")
             elif name != "group" and value.replace(".", "", 1).replace("-", "", 1).isdigit():
                 cells.append(float(value) if "." in value else int(value))
+            elif len(value) == 10 and value[4] == value[7] == "-":  # a date cell
+                cells.append(datetime.date.fromisoformat(value))
             else:
                 cells.append(value)
         typed.append(cells)
@@ -474,3 +477,15 @@ def test_the_shipped_national_platform_mapping(tmp_path, capsys):
     mapping = ROOT / "rulesets" / "mappings" / "national_platform.yaml"
     assert _batch(tmp_path, facts + args, "--columns", str(mapping)) == 0, capsys.readouterr().err
     assert _settlements(tmp_path) == SETTLED
+
+
+def test_json_lines_in_gbk(tmp_path, capsys):
+    header, rows = _groups(tmp_path)
+    lines = [json.dumps(dict(zip(header, row)), ensure_ascii=False) for row in rows]
+    (tmp_path / "groups.jsonl").write_bytes(("\n".join(lines) + "\n").encode("gbk"))
+    out = tmp_path / "o.csv"
+    assert main(["batch", str(SANYA), "--table", str(tmp_path / "groups.jsonl"), "-o", str(out)]) == 0, \
+        capsys.readouterr().err
+    with open(out, encoding="utf-8-sig", newline="") as handle:
+        # 良好: 202,500,000 − 184,500,000 − 1,025,617.28 − 320,000 = 16,654,382.72
+        assert [r["settlement_amount"] for r in csv.DictReader(handle)][1] == "16654382.72"
