@@ -72,13 +72,12 @@ def read_table(path: str, encoding: str | None = None) -> Table:
         header, columns, numbers = (_read_xlsx if suffix == ".xlsx" else _read_parquet)(path)
         bad: list = []
     else:
-        data = _open_bytes(path, suffix)
-        text = _decode(data, path, encoding)
+        data = _utf8(_open_bytes(path, suffix), path, encoding)
         if suffix == ".csv":
-            header, columns, numbers = _read_csv(text, path)
+            header, columns, numbers = _read_csv(data, path)
             bad = []
         else:
-            header, columns, numbers, bad = _read_jsonl(text, path)
+            header, columns, numbers, bad = _read_jsonl(data.decode("utf-8"), path)
     header, columns = _check_header(path, header, columns)
     return Table(path, header, columns, numbers, bad)
 
@@ -97,8 +96,9 @@ def _open_bytes(path: str, suffix: str) -> bytes:
 
 
 # --- encodings -----------------------------------------------------------------------------------
-def _decode(data: bytes, path: str, encoding: str | None) -> str:
-    """The file's text: the declared encoding, else by BOM, else UTF-8, else GB18030."""
+def _utf8(data: bytes, path: str, encoding: str | None) -> bytes:
+    """The file's text as UTF-8 without BOM: the declared encoding, else by BOM, else UTF-8, else
+    GB18030. UTF-8 is checked, not copied."""
     if encoding:
         try:
             codec = codecs.lookup(encoding).name
@@ -106,10 +106,10 @@ def _decode(data: bytes, path: str, encoding: str | None) -> str:
             raise UsageError(_("--encoding {name}: no such encoding").format(name=encoding),
                              hint=_("for example utf-8, gbk, gb18030 or utf-16")) from None
         if codec == "utf-8":
-            codec = "utf-8-sig"
+            return _checked(data[3:] if data.startswith(codecs.BOM_UTF8) else data, path, mixed=False)
         return _strict(data, codec, path, mixed=False)
     if data.startswith(codecs.BOM_UTF8):
-        return _strict(data, "utf-8-sig", path, mixed=False)
+        return _checked(data[3:], path, mixed=False)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _strict(data, "utf-16", path, mixed=False)
     if b"\x00" in data[:4096]:  # UTF-16 without its BOM (or a binary file)
@@ -118,16 +118,36 @@ def _decode(data: bytes, path: str, encoding: str | None) -> str:
                                  hint=_("name its encoding with --encoding utf-16-le (or utf-16-be), or "
                                         "save it as CSV UTF-8"))
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if not data[:exc.start].isascii():  # UTF-8 text, then something else: mixed encodings
-            raise _encoding_error(data, path, "utf-8", exc, mixed=True) from None
+        return _checked(data, path, mixed=True)
+    except TableEncodingError:
+        if not data[:_first_error(data).start].isascii():  # UTF-8 text, then something else: mixed
+            raise
     return _strict(data, "gb18030", path, mixed=False)
 
 
-def _strict(data: bytes, codec: str, path: str, mixed: bool) -> str:
+def _checked(data: bytes, path: str, mixed: bool) -> bytes:
+    """``data`` if it is UTF-8 (checked 16 MB at a time, without a copy of the whole text)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 1 << 24
     try:
-        return data.decode(codec)
+        for start in range(0, len(data), step):
+            decoder.decode(data[start:start + step], final=start + step >= len(data))
+    except UnicodeDecodeError:
+        raise _encoding_error(data, path, "utf-8", _first_error(data), mixed) from None
+    return data
+
+
+def _first_error(data: bytes) -> UnicodeDecodeError:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc
+    raise AssertionError("valid UTF-8")
+
+
+def _strict(data: bytes, codec: str, path: str, mixed: bool) -> bytes:
+    try:
+        return data.decode(codec).encode("utf-8")
     except UnicodeDecodeError as exc:
         raise _encoding_error(data, path, codec, exc, mixed) from None
 
@@ -138,7 +158,7 @@ def _encoding_error(data: bytes, path: str, codec: str, exc: UnicodeDecodeError,
     column = len(before) - (before.rfind("\n") + 1) + 1
     shown = data[exc.start:exc.start + 4].hex(" ")
     message = _("byte {bytes} is not {codec} text").format(bytes=shown, codec=codec.upper().replace("-SIG", ""))
-    if mixed:
+    if mixed and not data[:exc.start].isascii():
         message += _(" (the lines before it are UTF-8: the file mixes encodings)")
     return TableEncodingError(message, span=Span(path, line, column),
                               hint=_("save the table as CSV UTF-8 in Excel, or name its encoding "
@@ -146,16 +166,16 @@ def _encoding_error(data: bytes, path: str, codec: str, exc: UnicodeDecodeError,
 
 
 # --- CSV ------------------------------------------------------------------------------------------
-def _read_csv(text: str, path: str) -> tuple[list[str], list, list[int]]:
+def _read_csv(data: bytes, path: str) -> tuple[list[str], list, list[int]]:
     try:
-        first = next(csv.reader(io.StringIO(text[:1 << 20])), [])
+        first = next(csv.reader(io.StringIO(data[:1 << 20].decode("utf-8", "replace"))), [])
     except csv.Error as exc:  # a header field over 131,072 characters, say
         raise TableHeaderError(_("the header row cannot be read: {problem}").format(problem=exc),
                                span=Span(path, 1, 1), hint=_("the first row names the columns: field "
                                                              "ids or labels")) from None
     width = len(first)
     names = [f"c{i}" for i in range(width)]
-    data = pa.py_buffer(text.encode("utf-8"))
+    data = pa.py_buffer(data)
     wrong: list = []
 
     def read(threads: bool):
