@@ -133,7 +133,7 @@ def test_bad_rows_are_reported_with_file_row_and_column(tmp_path, capsys):
         if name == "cases":
             rows[2]["cost"] = "100000.005"   # C03, file row 4: three decimals
             rows[5]["norm_cost"] = ""       # C06, file row 7: missing
-            rows[6]["grassroots_disease"] = "是"  # C07, row 8: not a boolean
+            rows[6]["grassroots_disease"] = "也许"  # C07, row 8: not a boolean (是/否 are: tests/test_tables_in.py)
     args, folder = _zibo_tables(tmp_path, edit=spoil)
     out = folder / "out.csv"
     status = main(["batch", str(ZIBO), *args, "-o", str(out)])

@@ -29,7 +29,7 @@ from array import array
 from decimal import Decimal
 from typing import Any
 
-from ..core.datatypes import ValueProblem
+from ..core.datatypes import ValueProblem, shift
 from ..evaluate.driver import load_program
 from ..core.errors import UsageError, did_you_mean, render
 from ..core.i18n import _, severity_name
@@ -38,7 +38,8 @@ from ..evaluate.facts import bind_facts, read_facts
 from ..check.model import CLEARING_YEAR, Check, Parameter, Rule
 from ..evaluate.records import Records
 from .progress import Progress
-from .read import CHUNK, FORMATS, BadCell, Column, Loaded, _Constraint, load_collection, read_rows
+from .read import (CHUNK, FORMATS, BadCell, Column, Loaded, TableOptions, cell_problem, load_collection,
+                   load_mapping, map_header, read_rows)
 from .layout import entity_fields, refuse_overwriting_inputs, row_fields, sheets
 from .write import Sheets, _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
 
@@ -155,7 +156,8 @@ class _EntityBatch:
                     raise UsageError(_("'{path}': {name} belong to {parent}, which no --table "
                                        "gives").format(path=paths[name], name=name, parent=parent_collection),
                                      hint=_("add --table {parent}.csv").format(parent=parent_collection))
-            self.loaded[name] = load_collection(ruleset, entity, paths[name], parents, self.progress)
+            self.loaded[name] = load_collection(ruleset, entity, paths[name], parents, self.progress,
+                                                _options(self.args))
             self.bad += self.loaded[name].bad
         report = _report_bad(self.bad, self.args.output)
         if self.bad and not self.args.keep_going:
@@ -405,28 +407,19 @@ class _RowBatch:
 
     def _load(self):
         fields = self._fields()
-        header, rows = read_rows(self.path)
+        table, rows = read_rows(self.path, _options(self.args))
+        header = table.header
         key_name = self.args.key or (header[0] if header and header[0] not in fields
-                                     and header[0] not in {d.label for d in fields.values()} else None)
-        by_label = {d.label: i for i, d in fields.items()}
-        in_table = {}
-        unknown = []
-        for index, title in enumerate(header):
-            if title == key_name:
-                continue
-            name = title if title in fields else by_label.get(title)
-            if name is None:
-                unknown.append(title)
+                                     and header[0] not in {d.label for d in fields.values()}
+                                     and header[0] not in _options(self.args).columns else None)
+        in_table = map_header(table, fields, _options(self.args).columns,
+                              extra=(key_name,) if key_name else (), complete=False)
+        for index, name in list(in_table.items()):
+            if name == key_name:
+                del in_table[index]
             elif name in self.scalars:
                 raise UsageError(_("{path}: column '{title}' is also given in --facts").format(
-                    path=self.path, title=title), hint=_("give each fact once: in the table or in --facts"))
-            else:
-                in_table[index] = name
-        if unknown:
-            raise UsageError(_("{path}: unknown column(s): {names}").format(
-                path=self.path, names=", ".join(repr(u) for u in unknown)),
-                hint=did_you_mean(unknown[0], fields) or _("columns are the ruleset's inputs and open "
-                                                           "parameters; the first column may be a key"))
+                    path=self.path, title=header[index]), hint=_("give each fact once: in the table or in --facts"))
         missing = _missing_facts(self.program, set(self.scalars) | set(in_table.values()))
         if missing:
             raise UsageError(_("missing facts: {names}").format(names=", ".join(missing)),
@@ -436,7 +429,9 @@ class _RowBatch:
 
     def run(self) -> int:
         header, rows, in_table, key_index, fields = self._load()
-        columns = {name: Column(fields[name]) for name in in_table.values()}
+        mapped = _options(self.args).columns
+        columns = {name: Column(fields[name], *_unit(mapped.get(header[index])))
+                   for index, name in in_table.items()}
         keys, numbers = [], array("q")
         shown = os.path.basename(self.path)
         for number, cells in rows:
@@ -447,20 +442,10 @@ class _RowBatch:
             parsed, problem = {}, None
             for index, name in in_table.items():
                 raw = cells[index] if index < len(cells) else None
-                if raw is None or (isinstance(raw, str) and not raw.strip()):
-                    problem = BadCell(shown, number, header[index], "missing-fact",
-                                      _("missing fact '{name}' ({label})").format(
-                                          name=name, label=fields[name].label))
-                    break
                 try:
                     parsed[name] = columns[name].parse(raw)
                 except ValueProblem as exc:
-                    code = "constraint" if isinstance(exc, _Constraint) else "bad-fact"
-                    text = _("fact '{name}' ({label}): {message}").format(
-                        name=name, label=fields[name].label, message=exc.message)
-                    if exc.hint:
-                        text += _(" (hint: {hint})").format(hint=exc.hint)
-                    problem = BadCell(shown, number, header[index], code, text)
+                    problem = cell_problem(shown, number, header[index], name, fields[name], exc)
                     break
             if problem is not None:
                 self.bad.append(problem)
@@ -579,7 +564,9 @@ class _RowBatch:
         from ..views.report import trace_json
         # the columns were handed to the fast path: read the rows again, one at a time
         header, rows, in_table, key_index, fields = self._load()
-        parsers = {name: Column(fields[name]) for name in in_table.values()}
+        mapped = _options(self.args).columns
+        parsers = {name: Column(fields[name], *_unit(mapped.get(header[index])))
+                   for index, name in in_table.items()}
         ok = set(keys)
 
         def items():
@@ -620,8 +607,20 @@ def _python_value(column: Column, value: tuple) -> Any:
     if column.kind == "integer":
         return int(ints)
     if column.kind == "money":
-        return Decimal(ints).scaleb(-2)
-    return Decimal(ints).scaleb(-scale) if scale else Decimal(ints)
+        return shift(Decimal(ints), -2)
+    return shift(Decimal(ints), -scale) if scale else Decimal(ints)  # exact: no 28-digit rounding
+
+
+def _options(args) -> TableOptions:
+    """--encoding and --columns, the mapping file read once."""
+    if getattr(args, "_table_options", None) is None:
+        columns = load_mapping(args.columns) if getattr(args, "columns", None) else {}
+        args._table_options = TableOptions(getattr(args, "encoding", None), columns)
+    return args._table_options
+
+
+def _unit(mapped) -> tuple:
+    return (None, None) if mapped is None else (None if mapped.unit == "元" else mapped.unit, mapped.values or None)
 
 
 def add_batch_parser(sub):
@@ -643,6 +642,12 @@ def add_batch_parser(sub):
     batch.add_argument("--traces", metavar="DIR|FILE",
                        help=_("a trace per output row: one JSON file each in DIR, or JSON Lines in "
                                "FILE.jsonl"))
+    batch.add_argument("--encoding", metavar="NAME",
+                       help=_("the encoding of CSV and JSON Lines tables (default: UTF-8 with or without "
+                               "BOM, UTF-16 with BOM, else GB18030)"))
+    batch.add_argument("--columns", metavar="MAPPING.yaml",
+                       help=_("the table's own column names -> field ids, with units (元, 万元, %%) "
+                               "and value maps (README, \"Tables\")"))
     batch.add_argument("--keep-going", action="store_true",
                        help=_("leave bad rows out and compute the rest (default: no output when a "
                                "row is bad)"))

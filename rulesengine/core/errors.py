@@ -181,6 +181,39 @@ class NoValueInForceError(EvaluationError):
     code = "no-value-in-force"
 
 
+# --- tables (batch) -------------------------------------------------------------------
+class TableError(RulesError):
+    """A table given to ``batch`` cannot be read as a table; located at its row and column."""
+
+    code = "bad-table"
+
+
+class TableFileError(TableError):
+    """Empty, truncated, or not the format its name says (a renamed file)."""
+
+    code = "table-file"
+
+
+class TableEncodingError(TableError):
+    code = "table-encoding"
+
+
+class TableShapeError(TableError):
+    """A row wider or narrower than the header."""
+
+    code = "table-shape"
+
+
+class TableHeaderError(TableError):
+    """A duplicated, empty or unknown header cell, or a missing column."""
+
+    code = "table-header"
+
+
+class TableTooLargeError(TableError):
+    code = "table-too-large"
+
+
 class UsageError(RulesError):
     code = "usage"
 

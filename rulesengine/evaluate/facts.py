@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.datatypes import ValueProblem, coerce, display
+from ..core.cells import bound_message, fact_message, outside
+from ..core.datatypes import ValueProblem, coerce
 from ..core.errors import (CheckFailed, ConstraintError, FactError, FixedParameterError, RulesError,
                      UnknownFactError, UsageError, did_you_mean)
 from ..core.i18n import _, kind_name
@@ -89,15 +90,12 @@ def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
         try:
             value = coerce(raw, decl.type)
         except ValueProblem as problem:
-            errors.append(FactError(_("fact '{name}' ({label}): {problem} (expected {type})").format(
-                                        name=name, label=decl.label, problem=problem.message, type=decl.type),
+            errors.append(FactError(fact_message(name, decl.label, problem.message, decl.type),
                                     span=span, hint=problem.hint))
             continue
         problem = _outside(decl, value)
         if problem:
-            errors.append(ConstraintError(_("fact '{name}' ({label}) is {value}, {bound}").format(
-                                              name=name, label=decl.label, value=display(value, decl.type),
-                                              bound=problem), span=span,
+            errors.append(ConstraintError(bound_message(name, decl.label, value, problem, decl.type), span=span,
                                           hint=_("the ruleset requires it ({reference})").format(
                                               reference=ruleset.reference(decl))))
             continue
@@ -124,8 +122,4 @@ def check_fact_sets(ruleset: Ruleset) -> None:
 def _outside(decl: Input | Parameter, value: Any) -> str | None:
     if not isinstance(decl, Input):
         return None
-    if decl.minimum is not None and value < decl.minimum:
-        return _("below the minimum {limit}").format(limit=display(decl.minimum, decl.type))
-    if decl.maximum is not None and value > decl.maximum:
-        return _("above the maximum {limit}").format(limit=display(decl.maximum, decl.type))
-    return None
+    return outside(value, decl.minimum, decl.maximum, decl.type)
