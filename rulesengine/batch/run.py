@@ -36,6 +36,7 @@ from ..evaluate.evaluator import Program
 from ..evaluate.facts import bind_facts, read_facts
 from ..check.model import CLEARING_YEAR, Check, Rule
 from ..evaluate.records import Records
+from .pack import add_pack_option, write_entity_pack, write_row_pack
 from .progress import Progress
 from .read import CHUNK, FORMATS, BadCell, Column, Loaded, _Constraint, load_collection, read_rows
 from .write import _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
@@ -160,6 +161,8 @@ class _EntityBatch:
             status = self._run_decimal(target)
         if self.args.traces:
             self._traces()
+        if self.args.pack:
+            self._pack(target)
         return EXIT_FAILED if self.bad else status
 
     def _output_collection(self) -> str:
@@ -194,11 +197,11 @@ class _EntityBatch:
             fields = {}
             for n in list(loaded.columns):
                 fields[n] = loaded.columns[n].vector()
-                if not self.args.traces:  # the column now lives in the fast table
+                if not (self.args.traces or self.args.pack):  # the column now lives in the fast table
                     loaded.columns[n].items = []
             parent_rows = np.frombuffer(loaded.parent_rows, dtype=np.int64) if entity.parent else None
             collections[name] = Collection(entity.id, keys, fields, parent_rows)
-            if not self.args.traces:
+            if not (self.args.traces or self.args.pack):
                 loaded.columns = {}
         fast = FastProgram(self.program)
         count = len(self.program.graph.order)
@@ -336,6 +339,12 @@ class _EntityBatch:
         items = ((key, _trace_for(document, self.ruleset, owner, target, key)) for key in keys)
         _write_traces(self.args.traces, items)
 
+    def _pack(self, target: str) -> None:
+        sources = [path for _, path in self.tables] + ([self.args.facts] if self.args.facts else [])
+        evaluation = self.program.evaluate(self._facts(), trace=True, as_of=self.args.as_of,
+                                           fact_source=", ".join(sources))
+        write_entity_pack(self.args.pack, self.program, evaluation, target, self.progress)
+
     def _root_of(self, facts: dict, target: str) -> dict:
         """For each collection, each record's key in ``target`` (its ancestor there), or None."""
         owners: dict[str, list] = {target: list(facts[target].keys)}
@@ -445,6 +454,8 @@ class _RowBatch:
             else self._run_decimal(columns, keys, key_title)
         if self.args.traces:
             self._traces(columns, keys)
+        if self.args.pack:
+            write_row_pack(self.args.pack, self.program, self._evaluations(keys, self.path), self.progress)
         return EXIT_FAILED if self.bad else status
 
     def _rules(self) -> list[str]:
@@ -535,6 +546,11 @@ class _RowBatch:
 
     def _traces(self, columns: dict, keys: list) -> None:
         from ..views.report import trace_json
+        items = ((key, trace_json(self.program, evaluation)) for key, evaluation in self._evaluations(keys))
+        _write_traces(self.args.traces, items)
+
+    def _evaluations(self, keys: list, source: str | None = None):
+        """(key, traced evaluation) of each computed row."""
         # the columns were handed to the fast path: read the rows again, one at a time
         header, rows, in_table, key_index, fields = self._load()
         parsers = {name: Column(fields[name]) for name in in_table.values()}
@@ -555,9 +571,9 @@ class _RowBatch:
                         facts[name] = _python_value(column, value)
                 except (ValueProblem, TypeError, IndexError):
                     continue
-                evaluation = self.program.evaluate(facts, trace=True, as_of=self.args.as_of)
-                yield key, trace_json(self.program, evaluation)
-        _write_traces(self.args.traces, items())
+                yield key, self.program.evaluate(facts, trace=True, as_of=self.args.as_of,
+                                                 fact_source=source)
+        return items()
 
 
 def _python_value(column: Column, value: tuple) -> Any:
@@ -593,4 +609,5 @@ def add_batch_parser(sub):
     batch.add_argument("--keep-going", action="store_true",
                        help="leave bad rows out and compute the rest (default: no output when a "
                             "row is bad)")
+    add_pack_option(batch)
     return batch

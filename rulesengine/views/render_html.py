@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import html
 
-from ..core.datatypes import TEXT
+from ..core.datatypes import TEXT, Type
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, grouped,
                           item_value, kind_word, node_value, severity_word, wan, word)
 from ..evaluate.trace import TraceNode
 
+NUMBER = Type("number")
 OPEN_DEPTH = 2  # tree levels shown open on screen; print shows all
 
 
@@ -49,7 +50,7 @@ def render_html(program: Program, evaluation: Evaluation) -> str:
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(meta.title)} — {e(word('report'))}</title>",
+        f"<title>{_scope_title(ex)}{e(meta.title)} — {e(word('report'))}</title>",
         f"<style>{CSS}</style>",
         "</head>",
         "<body>",
@@ -77,6 +78,11 @@ def _header(ex: Explanation) -> str:
     return (f'<header><p class="kicker">{e(word("report"))}</p>'
             f"<h1>{e(ex.meta.title)}</h1>"
             f'<table class="meta">{rows}</table></header>')
+
+
+def _scope_title(ex: Explanation) -> str:
+    scope = ex.evaluation.scope
+    return f"{e(ex.scope_label())} {e(scope[1])} — " if scope is not None else ""
 
 
 def _toolbar() -> str:
@@ -229,7 +235,7 @@ def _node(ex: Explanation, node: TraceNode, depth: int, shown: set[str]) -> str:
     else:
         body = _details(ex, node)
         if node.records is not None:
-            body += _records_of(node)
+            body += _records_of(ex, node)
         children = [_node(ex, child, depth + 1, shown) for child in ex.children(node)]
         if children:
             body += f'<div class="children">{"".join(children)}</div>'
@@ -246,7 +252,7 @@ def _details(ex: Explanation, node: TraceNode) -> str:
     return f'<dl class="details">{"".join(rows)}</dl>' if rows else ""
 
 
-def _records_of(node: TraceNode) -> str:
+def _records_of(ex: Explanation, node: TraceNode) -> str:
     """A per-record node's records: key, value, and how each was computed."""
     computed = node.kind in ("rule", "check")
     head = [word("key"), word("value")] + ([word("substituted")] if computed else [])
@@ -256,6 +262,8 @@ def _records_of(node: TraceNode) -> str:
     sides = any("sides" in item for item in node.records)
     if sides:
         head += [word("left"), word("right")]
+        # a per-record check's node has no side type of its own (its check has no sides)
+        side_type = node.check.get("side_type") or ex.ruleset.declarations[node.id].side_type or NUMBER
     rows = []
     for item in node.records:
         cells = [f"<td>{e(item['key'])}</td>", f'<td class="num">{e(item_value(node, item))}</td>']
@@ -266,8 +274,8 @@ def _records_of(node: TraceNode) -> str:
             cells.append(f'<td class="num">{e(grouped(before) if before is not None else "")}</td>')
         if sides:
             pair = item.get("sides")
-            cells += [f'<td class="num">{e(amount(pair[0], node.check["side_type"]) if pair else "")}</td>',
-                      f'<td class="num">{e(amount(pair[1], node.check["side_type"]) if pair else "")}</td>']
+            cells += [f'<td class="num">{e(amount(pair[0], side_type) if pair else "")}</td>',
+                      f'<td class="num">{e(amount(pair[1], side_type) if pair else "")}</td>']
         rows.append(f'<tr class="{_item_class(node, item)}">{"".join(cells)}</tr>')
     header = "".join(f"<th>{e(h)}</th>" for h in head)
     return f'<table class="records"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
