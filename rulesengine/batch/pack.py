@@ -31,13 +31,13 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from ..check.model import Check, Rule
-from ..core.i18n import _
+from ..core.i18n import _, get_language
 from ..core.output import write_text
 from ..evaluate.evaluator import CheckResult, Evaluation, Program, RecordCheck
 from ..evaluate.records import Records
 from ..evaluate.trace import TraceNode
 from ..views.explanation import amount
-from ..views.render_html import CSS, e, render_html
+from ..views.render_html import CSP, CSS, e, render_html
 
 INDEX = "index.html"
 _UNSAFE = re.compile(r"[^\w.-]")
@@ -327,10 +327,11 @@ def render_index(program: Program, columns: list[str], entries: list[_Entry],
     head += [f"<th>{e(_('failed checks'))}</th>", f"<th>{e(_('files'))}</th>"]
     rows = [_index_row(entry, parents) for entry in entries]
     failing = sum(1 for entry in entries if entry.failed or entry.errors)
+    summary = _("{count} records, {failing} with a failed check or an error").format(
+        count=len(entries), failing=failing)
+    language = "zh-CN" if get_language() == "zh" else "en"
     parts = [
-        "<!DOCTYPE html>", '<html lang="zh-CN">', "<head>", '<meta charset="utf-8">',
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">',
+        "<!DOCTYPE html>", f'<html lang="{language}">', "<head>", '<meta charset="utf-8">', CSP,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(meta.title)} — {e(_('clearing pack'))}</title>", f"<style>{CSS}</style>",
         "</head>", "<body>",
@@ -344,7 +345,7 @@ def render_index(program: Program, columns: list[str], entries: list[_Entry],
         "<main>",
         _city(program, whole) if whole is not None else "",
         f'<section id="records"><h2>{e(_("records"))}</h2>'
-        f'<p class="summary">{e(_("{count} records, {failing} with a failed check or an error").format(count=len(entries), failing=failing))}</p>'
+        f'<p class="summary">{e(summary)}</p>'
         f'<div class="scroll"><table class="entity"><thead><tr>{"".join(head)}</tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table></div></section>',
         "</main>",

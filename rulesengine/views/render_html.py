@@ -23,6 +23,9 @@ from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, 
                           item_value, kind_word, node_value, severity_word, wan, word)
 from ..evaluate.trace import TraceNode
 
+# No request of any kind may leave the page: everything it needs is inline.
+CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+       'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">')
 NUMBER = Type("number")
 OPEN_DEPTH = 2  # tree levels shown open on screen; print shows all
 
@@ -46,9 +49,7 @@ def render_html(program: Program, evaluation: Evaluation) -> str:
         '<html lang="zh-CN">',
         "<head>",
         '<meta charset="utf-8">',
-        # No request of any kind may leave the page: everything it needs is inline.
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">',
+        CSP,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_scope_title(ex)}{e(meta.title)} — {e(word('report'))}</title>",
         f"<style>{CSS}</style>",
