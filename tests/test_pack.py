@@ -22,7 +22,7 @@ from rulesengine.cli import main
 from rulesengine.evaluate.driver import load_program
 from rulesengine.load.loader import load_ruleset
 from test_batch import ZIBO, _sanya_table, _text, _zibo_tables
-from test_render import CHROMIUM, chromium, needs_chromium
+from test_render import chromium, needs_chromium
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SANYA = ROOT / "rulesets" / "sanya_2024.yaml"

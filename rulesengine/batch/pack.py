@@ -88,9 +88,6 @@ class RecordScope:
         self.failures = {c.id: {str(r.key): r for r in c.records} for c in evaluation.checks
                          if c.records is not None}
 
-    def keys(self) -> list:
-        return list(self.records.keys)
-
     def of(self, row: int) -> Evaluation:
         """The evaluation as it concerns record ``row``."""
         key = self.records.keys[row]
@@ -343,11 +340,11 @@ def render_index(program: Program, columns: list[str], entries: list[_Entry],
         f'<input id="q" type="search" placeholder="{e(_("key, result, check…"))}" autocomplete="off">'
         "</nav>",
         "<main>",
-        _city(program, whole) if whole is not None else "",
         f'<section id="records"><h2>{e(_("records"))}</h2>'
         f'<p class="summary">{e(summary)}</p>'
         f'<div class="scroll"><table class="entity"><thead><tr>{"".join(head)}</tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table></div></section>',
+        _city(program, whole) if whole is not None else "",
         "</main>",
         f"<script>{INDEX_SCRIPT}</script>", "</body>", "</html>",
     ]
