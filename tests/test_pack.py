@@ -114,11 +114,13 @@ def test_keys_that_sanitize_alike_get_their_own_files(tmp_path, capsys):
     assert file_stem("G/1") == file_stem("G/1")  # stable: a hash, not a counter
     assert file_stem("../etc") .startswith("_etc-") and "/" not in file_stem("a/b\\c:d")
 
-    def rename(rows):
-        rows[0]["group"], rows[1]["group"] = "G/1", "G_1"
+    def rename(rows):  # and a key given twice: row mode allows it, each row gets its files
+        rows[0]["group"], rows[1]["group"], rows[2]["group"] = "G/1", "G_1", "G_1"
     table = _sanya_table(tmp_path, edit=rename)
     folder = _pack(tmp_path, capsys, SANYA, ["--table", str(table)])
-    assert len(list(folder.glob("*.html"))) == 4 and len(list(folder.glob("*.xlsx"))) == 3
+    assert sorted(p.name for p in folder.glob("*.xlsx")) == sorted(
+        [file_stem("G/1") + ".xlsx", file_stem("G_1") + ".xlsx", file_stem("G_1") + "-2.xlsx"])
+    assert len(list(folder.glob("*.html"))) == 4
     first = _page(folder, "G/1").read_text(encoding="utf-8")
     second = _page(folder, "G_1").read_text(encoding="utf-8")
     assert "<td>G/1</td>" in first and "<td>G_1</td>" in second
@@ -157,9 +159,9 @@ def test_cases_as_the_pack_collection(tmp_path, capsys):
     assert re.search(r'<tr data-search="c03 h001 .*?</tr>', index)
 
 
-def _tables_of_example(tmp_path: pathlib.Path, ruleset_path: pathlib.Path) -> list[str]:
+def _tables_of_example(tmp_path: pathlib.Path, ruleset_path: pathlib.Path, edit=None) -> list[str]:
     """An example's collections as CSV tables (nested records flattened, naming their parent)
-    and its other facts as JSON: the arguments of ``batch``."""
+    and its other facts as JSON: the arguments of ``batch``; ``edit(tables)`` may change the rows."""
     ruleset = load_program(str(ruleset_path)).ruleset
     facts = dict(next(iter(load_ruleset(str(ruleset_path)).value["examples"].values()))["facts"])
     collections = ruleset.collections
@@ -180,6 +182,8 @@ def _tables_of_example(tmp_path: pathlib.Path, ruleset_path: pathlib.Path) -> li
     for name in list(facts):
         if name in collections:
             collect(name, facts.pop(name), None)
+    if edit:
+        edit(tables)
     args = []
     for name, rows in tables.items():
         header = sorted({field for row in rows for field in row})
@@ -215,6 +219,33 @@ def test_every_collection_ruleset_packs_what_batch_computes(tmp_path, capsys, na
         assert money  # every ruleset has one of them
         for column in money:
             assert f"{Decimal(row[column]):,f} 元" in html
+
+
+def test_a_record_failing_its_own_check(tmp_path, capsys):
+    """Chongqing: member H50015200058 also filed in community 500152YGT02 has
+    distinct(filed_community_code) = 2 > 1: its filed_in_one_community check fails (2 against 1,
+    difference +1), and no other member's does."""
+    def refile(tables):
+        tables["filings"].append({"filing_no": "TNBA2019099", "filed_community_code": "500152YGT02",
+                                  "member": "H50015200058"})
+    path = ROOT / "rulesets" / "chongqing_2019.yaml"
+    args = _tables_of_example(tmp_path, path, refile)
+    folder = tmp_path / "pack"
+    assert main(["batch", str(path), *args, "-o", str(tmp_path / "out.csv"), "--pack", str(folder)]) == 1
+    capsys.readouterr()
+    html = _page(folder, "H50015200058").read_text(encoding="utf-8")
+    card = re.search(r'<div class="card fail" data-id="member.filed_in_one_community">.*?</div></div>',
+                     html, re.S).group(0)
+    assert "同一家医共体成员单位只能备案在1个医共体下执行医共体总额控制。" in card
+    row = re.search(r'<tr class="fail" data-id="member.filed_in_one_community".*?</tr>', html, re.S).group(0)
+    assert '<td class="num">2</td><td class="num">1</td><td class="num diff">+1</td>' in row
+    other = _page(folder, "H50015200011").read_text(encoding="utf-8")
+    assert 'data-id="member.filed_in_one_community"' in other
+    assert '<div class="card fail" data-id="member.filed_in_one_community">' not in other
+    index = (folder / INDEX).read_text(encoding="utf-8")
+    rows = re.findall(r"<tr[^>]*data-search=.*?</tr>", index)
+    failing = [r for r in rows if "成员单位只备案在1个医共体" in r]
+    assert len(rows) == 5 and len(failing) == 1 and "<th>H50015200058</th>" in failing[0]
 
 
 def test_an_interrupted_pack_leaves_no_half_file_and_no_index(tmp_path, capsys, monkeypatch):
