@@ -13,7 +13,7 @@ from .read import BadCell
 
 def fast_collections(ruleset, loaded_tables: dict, keep_columns: bool) -> dict:
     """The loaded tables as columnar collections (the loaded columns are freed unless
-    ``keep_columns``: the traces read them again)."""
+    ``keep_columns``: the traces and the pack read them again)."""
     collections = {}
     for name, loaded in loaded_tables.items():
         keys = np.empty(len(loaded.keys), dtype=object)

@@ -37,6 +37,7 @@ from ..evaluate.evaluator import Program
 from ..evaluate.facts import bind_facts, read_facts
 from ..check.model import CLEARING_YEAR, Check, Parameter, Rule
 from ..evaluate.records import Records
+from .pack import add_pack_option, write_entity_pack, write_row_pack
 from .progress import Progress
 from .read import (CHUNK, FORMATS, BadCell, Column, Loaded, TableOptions, cell_problem, load_collection,
                    load_mapping, map_header, read_rows)
@@ -172,6 +173,8 @@ class _EntityBatch:
             status = self._run_decimal(target)
         if self.args.traces:
             self._traces()
+        if self.args.pack:
+            self._pack(target)
         return EXIT_FAILED if self.bad else status
 
     def _output_collection(self) -> str:
@@ -202,7 +205,7 @@ class _EntityBatch:
         """(collections, fast result); with --keep-going, records that failed at run time are
         left out and the rest computed again."""
         from .fastrun import fast_collections, without_failed
-        collections = fast_collections(self.ruleset, self.loaded, bool(self.args.traces))
+        collections = fast_collections(self.ruleset, self.loaded, bool(self.args.traces or self.args.pack))
         result = self._evaluate_fast(collections)
         if result.record_errors and self.args.keep_going:
             without = without_failed(self.ruleset, self.loaded, collections, result.record_errors, self.bad)
@@ -369,6 +372,12 @@ class _EntityBatch:
         items = ((key, _trace_for(document, self.ruleset, owner, target, key)) for key in keys)
         _write_traces(self.args.traces, items)
 
+    def _pack(self, target: str) -> None:
+        sources = [path for _, path in self.tables] + ([self.args.facts] if self.args.facts else [])
+        evaluation = self.program.evaluate(self._facts(), trace=True, as_of=self.args.as_of,
+                                           fact_source=", ".join(sources))
+        write_entity_pack(self.args.pack, self.program, evaluation, target, self.progress)
+
     def _root_of(self, facts: dict, target: str) -> dict:
         """For each collection, each record's key in ``target`` (its ancestor there), or None."""
         owners: dict[str, list] = {target: list(facts[target].keys)}
@@ -466,6 +475,8 @@ class _RowBatch:
             else self._run_decimal(columns, keys, key_title)
         if self.args.traces:
             self._traces(columns, keys)
+        if self.args.pack:
+            write_row_pack(self.args.pack, self.program, self._evaluations(keys, self.path), self.progress)
         return EXIT_FAILED if self.bad else status
 
     def _rules(self) -> list[str]:
@@ -562,6 +573,11 @@ class _RowBatch:
 
     def _traces(self, columns: dict, keys: list) -> None:
         from ..views.report import trace_json
+        items = ((key, trace_json(self.program, evaluation)) for key, evaluation in self._evaluations(keys))
+        _write_traces(self.args.traces, items)
+
+    def _evaluations(self, keys: list, source: str | None = None):
+        """(key, traced evaluation) of each computed row."""
         # the columns were handed to the fast path: read the rows again, one at a time
         header, rows, in_table, key_index, fields = self._load()
         mapped = _options(self.args).columns
@@ -584,9 +600,9 @@ class _RowBatch:
                         facts[name] = _python_value(column, value)
                 except (ValueProblem, TypeError, IndexError):
                     continue
-                evaluation = self.program.evaluate(facts, trace=True, as_of=self.args.as_of)
-                yield key, trace_json(self.program, evaluation)
-        _write_traces(self.args.traces, items())
+                yield key, self.program.evaluate(facts, trace=True, as_of=self.args.as_of,
+                                                 fact_source=source)
+        return items()
 
 
 def _fallback_notice(fallbacks: dict[str, str]) -> None:
@@ -651,4 +667,5 @@ def add_batch_parser(sub):
     batch.add_argument("--keep-going", action="store_true",
                        help=_("leave bad rows out and compute the rest (default: no output when a "
                                "row is bad)"))
+    add_pack_option(batch)
     return batch

@@ -78,6 +78,9 @@ class Evaluation:
     trace: list[TraceNode] | None = None
     as_of: date | None = None
     warnings: list[RulesWarning] = field(default_factory=list)
+    # (entity id, key) when this is one record's part of a larger evaluation (batch --pack);
+    # (None, key) for one row of a table evaluated row by row
+    scope: tuple[str | None, Any] | None = None
 
     @property
     def failed_checks(self) -> list[CheckResult]:

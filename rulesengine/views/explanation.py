@@ -37,6 +37,7 @@ WORDS: dict[str, str] = {
     "effective": "施行期间",
     "as_of": "计算基准日",
     "as_of_none": "无（事实未给清算年度，规则集未定施行日期）",
+    "record": "记录",
     "ruleset_file": "规则集文件",
     "facts_source": "事实来源",
     "modules": "引用的共用模块",
@@ -296,6 +297,8 @@ class Explanation:
         """(word, text) rows describing the document and the evaluation."""
         meta = self.meta
         rows = [(word("document_number"), meta.document_number)]
+        if self.evaluation.scope is not None:
+            rows.insert(0, (self.scope_label(), str(self.evaluation.scope[1])))
         if meta.issuer:
             rows.append((word("issuer"), "、".join(meta.issuer)))
         if meta.issued:
@@ -310,6 +313,16 @@ class Explanation:
         for module in self.ruleset.modules.values():
             rows.append((word("modules"), f"{module.title}（{module.document_number}）"))
         return rows
+
+    def scope_label(self) -> str:
+        """What the record an evaluation is scoped to is: its collection's label, or 记录."""
+        entity = self.ruleset.entities.get(self.evaluation.scope[0] or "")
+        return entity.label if entity is not None else word("record")
+
+    def own(self, decl) -> bool:
+        """Whether ``decl`` has one value here: top-level, or of the record in scope."""
+        scope = self.evaluation.scope
+        return decl.entity is None or (scope is not None and decl.entity == scope[0])
 
     def fact_source(self) -> str | None:
         sources = [n.source for n in self.evaluation.trace if n.kind == "fact" and n.source]

@@ -17,13 +17,17 @@ from __future__ import annotations
 
 import html
 
-from ..core.datatypes import TEXT
+from ..core.datatypes import TEXT, Type
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, grouped,
                           item_value, kind_word, node_value, severity_word, wan, word)
 from ..evaluate.trace import TraceNode
 from .forest import Forest
 
+# No request of any kind may leave the page: everything it needs is inline.
+CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+       'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">')
+NUMBER = Type("number")
 OPEN_DEPTH = 2  # tree levels shown open on screen; print shows all
 
 
@@ -46,11 +50,9 @@ def render_html(program: Program, evaluation: Evaluation) -> str:
         '<html lang="zh-CN">',
         "<head>",
         '<meta charset="utf-8">',
-        # No request of any kind may leave the page: everything it needs is inline.
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">',
+        CSP,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(meta.title)} — {e(word('report'))}</title>",
+        f"<title>{_scope_title(ex)}{e(meta.title)} — {e(word('report'))}</title>",
         f"<style>{CSS}</style>",
         "</head>",
         "<body>",
@@ -78,6 +80,11 @@ def _header(ex: Explanation) -> str:
     return (f'<header><p class="kicker">{e(word("report"))}</p>'
             f"<h1>{e(ex.meta.title)}</h1>"
             f'<table class="meta">{rows}</table></header>')
+
+
+def _scope_title(ex: Explanation) -> str:
+    scope = ex.evaluation.scope
+    return f"{e(ex.scope_label())} {e(scope[1])} — " if scope is not None else ""
 
 
 def _toolbar() -> str:
@@ -231,7 +238,7 @@ def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest) -> str:
     else:
         body = _details(ex, node)
         if node.records is not None:
-            body += _records_of(node)
+            body += _records_of(ex, node)
         drawn = [_node(ex, child, depth + 1, forest) for child in children]
         if drawn:
             body += f'<div class="children">{"".join(drawn)}</div>'
@@ -248,7 +255,7 @@ def _details(ex: Explanation, node: TraceNode) -> str:
     return f'<dl class="details">{"".join(rows)}</dl>' if rows else ""
 
 
-def _records_of(node: TraceNode) -> str:
+def _records_of(ex: Explanation, node: TraceNode) -> str:
     """A per-record node's records: key, value, and how each was computed."""
     computed = node.kind in ("rule", "check")
     head = [word("key"), word("value")] + ([word("substituted")] if computed else [])
@@ -258,6 +265,8 @@ def _records_of(node: TraceNode) -> str:
     sides = any("sides" in item for item in node.records)
     if sides:
         head += [word("left"), word("right")]
+        # a per-record check's node has no side type of its own (its check has no sides)
+        side_type = node.check.get("side_type") or ex.ruleset.declarations[node.id].side_type or NUMBER
     rows = []
     for item in node.records:
         cells = [f"<td>{e(item['key'])}</td>", f'<td class="num">{e(item_value(node, item))}</td>']
@@ -268,8 +277,8 @@ def _records_of(node: TraceNode) -> str:
             cells.append(f'<td class="num">{e(grouped(before) if before is not None else "")}</td>')
         if sides:
             pair = item.get("sides")
-            cells += [f'<td class="num">{e(amount(pair[0], node.check["side_type"]) if pair else "")}</td>',
-                      f'<td class="num">{e(amount(pair[1], node.check["side_type"]) if pair else "")}</td>']
+            cells += [f'<td class="num">{e(amount(pair[0], side_type) if pair else "")}</td>',
+                      f'<td class="num">{e(amount(pair[1], side_type) if pair else "")}</td>']
         rows.append(f'<tr class="{_item_class(node, item)}">{"".join(cells)}</tr>')
     header = "".join(f"<th>{e(h)}</th>" for h in head)
     return f'<table class="records"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

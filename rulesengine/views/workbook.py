@@ -37,7 +37,8 @@ def build_workbook(program: Program, evaluation: Evaluation):
     ex = Explanation(program, evaluation)
     book = Workbook()
     book.properties.creator = "rulesengine"
-    book.properties.title = f"{ex.meta.title} 清算明细"
+    scope = f"{ex.scope_label()} {evaluation.scope[1]} " if evaluation.scope is not None else ""
+    book.properties.title = f"{scope}{ex.meta.title} 清算明细"
     _results_sheet(book.active, ex)
     _inputs_sheet(book.create_sheet(SHEET_WORDS["inputs"]), ex)
     _checks_sheet(book.create_sheet(SHEET_WORDS["checks"]), ex)
@@ -71,7 +72,7 @@ def _results_sheet(sheet, ex: Explanation) -> None:
     decls = ex.ruleset.declarations
     number = 0
     for decl in decls.values():
-        if not isinstance(decl, Rule) or decl.entity is not None:
+        if not isinstance(decl, Rule) or not ex.own(decl):
             continue
         if decl.id not in ex.evaluation.values and decl.id not in ex.evaluation.skipped:
             continue
@@ -105,7 +106,7 @@ def _inputs_sheet(sheet, ex: Explanation) -> None:
             word("citation"), word("note")]
     header(sheet, row, head)
     for decl in ex.ruleset.declarations.values():
-        if not isinstance(decl, (Input, Parameter)) or decl.entity is not None:
+        if not isinstance(decl, (Input, Parameter)) or not ex.own(decl):
             continue
         if decl.id not in ex.evaluation.values:
             continue
