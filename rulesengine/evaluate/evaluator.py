@@ -428,6 +428,8 @@ class _DecimalBackend:
         """Rows of ``decl`` whose inputs failed (:func:`.scheduler.carried_rows`); a value over
         many records that needs a failed record raises :func:`.scheduler.needs_failed_records`."""
         dead: set[int] = set()
+        if not self.dead:  # no record has failed: nothing to carry
+            return dead
         ruleset = self.program.ruleset
         for dep in self.program.graph.dependencies(decl.id):
             rows = self.dead.get(dep)

@@ -57,8 +57,12 @@ def round_rule(value: Decimal, rounding: Rounding) -> Decimal:
     """Round as the ruleset says, after settling the last digits a 34-digit division leaves:
     150000 / 450000 * 300000 is 99999.999…9 (34 digits), which must round down to 100000.00."""
     value = SETTLE_CONTEXT.plus(value)
-    rounded = value.quantize(Decimal(1).scaleb(-rounding.places), rounding=ROUNDING_MODES[rounding.mode])
+    quantum = _QUANTA.get(rounding.places) or Decimal(1).scaleb(-rounding.places)
+    rounded = value.quantize(quantum, rounding=ROUNDING_MODES[rounding.mode])
     return rounded.copy_abs() if rounded.is_zero() else rounded  # no "-0.00"
+
+
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(0, 35)}  # made once, not per rounding
 
 
 def arithmetic_error(decl, exc: ArithmeticError) -> ArithmeticLimitError:
