@@ -232,6 +232,8 @@ def load_collection(ruleset, entity, path: str, parents: Loaded | None, progress
         column.title = table.header[index]
         values, problems = column.convert(table.columns[index])
         converted[name] = column, values
+        if name != entity.parent:
+            table.columns[index] = None  # the text is typed: free it before the next column
         for row, exc in problems.items():
             if row not in first:
                 first[row] = cell_problem(shown, table.numbers[row], table.header[index], name, fields[name], exc)
@@ -239,11 +241,15 @@ def load_collection(ruleset, entity, path: str, parents: Loaded | None, progress
             progress.tick(_("reading {file}").format(file=shown), len(table.numbers))
     keep = _relate(loaded, table, converted, first, entity, parents)
     mask = None if all(keep) else pa.array(keep, pa.bool_())
-    for name, (column, values) in converted.items():
+    for name in list(converted):
+        column, values = converted.pop(name)  # one column's values at a time: the peak stays low
         if name != entity.parent:  # (the parent column takes the parent's own keys, below)
             column.keep(values, mask)
         loaded.columns[name] = column
+        del values
     loaded.keys = loaded.columns[entity.key].items
+    del table, converted
+    pa.default_memory_pool().release_unused()  # the text's pages back to the system, for the run
     if entity.parent is not None:  # the parent's own key objects: 200 strings shared, not a million copies
         loaded.columns[entity.parent].items = list(map(loaded.parent_keys.__getitem__, loaded.parent_rows))
     return loaded
