@@ -1,7 +1,7 @@
 """Tables in, results out: the year's clearing for every institution (or group) at once.
 
 ``rulesengine batch RULESET --table FILE [--table NAME=FILE ...] [--facts FILE] -o OUT``
-reads CSV, JSON Lines or Excel (.xlsx) tables row by row into columns, one table per
+reads CSV, JSON Lines, Excel (.xlsx) or Parquet tables column-wise (:mod:`.read`), one table per
 collection of the ruleset (named by the file stem, or NAME=), evaluates every rule on the
 fast path (:mod:`rulesengine.fastpath`; the Decimal path when numpy is missing) and writes
 one row per record to OUT (CSV, JSON Lines or .xlsx, by extension), whole or not at all.
