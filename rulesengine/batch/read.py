@@ -26,7 +26,7 @@ from .columns import Column, Constraint, Missing, _listed, _raw
 from .tables import FORMATS, Table, read_table
 
 __all__ = ["FORMATS", "CHUNK", "BadCell", "Column", "Loaded", "TableOptions", "load_collection",
-           "read_rows", "load_mapping", "map_header", "cell_problem"]
+           "read_rows", "load_mapping", "map_header", "cell_problem", "column_for"]
 
 SHOWN_ERRORS = 20  # bad rows printed on stderr; all of them go to the error report
 CHUNK = 65536  # rows written together
@@ -154,14 +154,14 @@ def _shown(name: str, fields: dict) -> str:
     return f"{decl.label} ({name})" if decl is not None and decl.label != name else name
 
 
-def _column(decl: Input, table: Table, index: int, mapping: dict[str, MappedColumn]) -> Column:
-    title = table.header[index]
+def column_for(decl: Input, title: str, mapping: dict[str, MappedColumn], where: Span | None = None) -> Column:
+    """The typed column for the field under header ``title``, with the mapping's unit and values."""
     mapped = mapping.get(title)
     if mapped is None:
         return Column(decl)
     if mapped.unit is not None and mapped.unit not in UNITS.get(decl.type.kind, ()):
         raise TableHeaderError(_("column '{title}': the unit {unit} does not fit a {kind} field").format(
-            title=title, unit=mapped.unit, kind=decl.type.kind), span=Span(table.path, 1, index + 1),
+            title=title, unit=mapped.unit, kind=decl.type.kind), span=where,
             hint=_("units: 元 or 万元 for money, % for rates"))
     return Column(decl, None if mapped.unit == "元" else mapped.unit, mapped.values or None)
 
@@ -228,7 +228,7 @@ def load_collection(ruleset, entity, path: str, parents: Loaded | None, progress
     first: dict[int, BadCell] = {}  # row -> its first bad cell, in column order
     converted = {}
     for index, name in found.items():
-        column = _column(fields[name], table, index, options.columns)
+        column = column_for(fields[name], table.header[index], options.columns, Span(table.path, 1, index + 1))
         column.title = table.header[index]
         values, problems = column.convert(table.columns[index])
         converted[name] = column, values

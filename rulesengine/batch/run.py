@@ -37,8 +37,8 @@ from ..evaluate.facts import bind_facts, read_facts
 from ..check.model import CLEARING_YEAR, Check, Rule
 from ..evaluate.records import Records
 from .progress import Progress
-from .read import (CHUNK, FORMATS, BadCell, Column, Loaded, TableOptions, cell_problem, load_collection,
-                   load_mapping, map_header, read_rows)
+from .read import (CHUNK, FORMATS, BadCell, Column, Loaded, TableOptions, cell_problem, column_for,
+                   load_collection, load_mapping, map_header, read_rows)
 from .write import _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -398,8 +398,7 @@ class _RowBatch:
     def run(self) -> int:
         header, rows, in_table, key_index, fields = self._load()
         mapped = _options(self.args).columns
-        columns = {name: Column(fields[name], *_unit(mapped.get(header[index])))
-                   for index, name in in_table.items()}
+        columns = {name: column_for(fields[name], header[index], mapped) for index, name in in_table.items()}
         keys, numbers = [], array("q")
         shown = os.path.basename(self.path)
         for number, cells in rows:
@@ -527,8 +526,7 @@ class _RowBatch:
         # the columns were handed to the fast path: read the rows again, one at a time
         header, rows, in_table, key_index, fields = self._load()
         mapped = _options(self.args).columns
-        parsers = {name: Column(fields[name], *_unit(mapped.get(header[index])))
-                   for index, name in in_table.items()}
+        parsers = {name: column_for(fields[name], header[index], mapped) for index, name in in_table.items()}
         ok = set(keys)
 
         def items():
@@ -568,10 +566,6 @@ def _options(args) -> TableOptions:
         columns = load_mapping(args.columns) if getattr(args, "columns", None) else {}
         args._table_options = TableOptions(getattr(args, "encoding", None), columns)
     return args._table_options
-
-
-def _unit(mapped) -> tuple:
-    return (None, None) if mapped is None else (None if mapped.unit == "元" else mapped.unit, mapped.values or None)
 
 
 def add_batch_parser(sub):
