@@ -1,7 +1,7 @@
 """Tables in, results out: the year's clearing for every institution (or group) at once.
 
 ``rulesengine batch RULESET --table FILE [--table NAME=FILE ...] [--facts FILE] -o OUT``
-reads CSV, JSON Lines or Excel (.xlsx) tables row by row into columns, one table per
+reads CSV, JSON Lines, Excel (.xlsx) or Parquet tables column-wise (:mod:`.read`), one table per
 collection of the ruleset (named by the file stem, or NAME=), evaluates every rule on the
 fast path (:mod:`rulesengine.fastpath`; the Decimal path when numpy is missing) and writes
 one row per record to OUT (CSV, JSON Lines or .xlsx, by extension), whole or not at all.
@@ -39,8 +39,8 @@ from ..check.model import CLEARING_YEAR, Check, Parameter, Rule
 from ..evaluate.records import Records
 from .pack import add_pack_option, write_entity_pack, write_row_pack
 from .progress import Progress
-from .read import (CHUNK, FORMATS, BadCell, Column, Loaded, TableOptions, cell_problem, load_collection,
-                   load_mapping, map_header, read_rows)
+from .read import (CHUNK, FORMATS, BadCell, Column, Loaded, TableOptions, cell_problem, column_for,
+                   load_collection, load_mapping, map_header, read_rows)
 from .layout import entity_fields, refuse_overwriting_inputs, row_fields, sheets
 from .write import Sheets, _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
 
@@ -439,8 +439,7 @@ class _RowBatch:
     def run(self) -> int:
         header, rows, in_table, key_index, fields = self._load()
         mapped = _options(self.args).columns
-        columns = {name: Column(fields[name], *_unit(mapped.get(header[index])))
-                   for index, name in in_table.items()}
+        columns = {name: column_for(fields[name], header[index], mapped) for index, name in in_table.items()}
         keys, numbers = [], array("q")
         shown = os.path.basename(self.path)
         for number, cells in rows:
@@ -581,8 +580,7 @@ class _RowBatch:
         # the columns were handed to the fast path: read the rows again, one at a time
         header, rows, in_table, key_index, fields = self._load()
         mapped = _options(self.args).columns
-        parsers = {name: Column(fields[name], *_unit(mapped.get(header[index])))
-                   for index, name in in_table.items()}
+        parsers = {name: column_for(fields[name], header[index], mapped) for index, name in in_table.items()}
         ok = set(keys)
 
         def items():
@@ -633,10 +631,6 @@ def _options(args) -> TableOptions:
         columns = load_mapping(args.columns) if getattr(args, "columns", None) else {}
         args._table_options = TableOptions(getattr(args, "encoding", None), columns)
     return args._table_options
-
-
-def _unit(mapped) -> tuple:
-    return (None, None) if mapped is None else (None if mapped.unit == "元" else mapped.unit, mapped.values or None)
 
 
 def add_batch_parser(sub):
