@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -13,8 +13,6 @@ from ..semantics import DECIMAL_CONTEXT, rule_value
 from .groups import Collection
 from .vectors import Ratio, python_values, size_of, take
 
-if TYPE_CHECKING:
-    from .program import FastProgram
 
 
 class RecordsView:
@@ -64,7 +62,8 @@ class DecimalView:
     converted, unrounded quotients recomputed by their own Decimal formula (as the Decimal
     path computed them), so a fall-back row sees exactly what the Decimal path would."""
 
-    def __init__(self, fast: "FastProgram", values: dict, tables: dict, row: int | None = None):
+    def __init__(self, fast: Any, values: dict, tables: dict, row: int | None = None):
+        # fast: the FastProgram whose Decimal closures (fast.program) and ruleset are read
         self.fast, self.values, self.tables, self.row = fast, values, tables, row
         self._columns: dict[str, DecimalColumn] = {}
         self._scalars: dict[str, Any] = {}
