@@ -35,12 +35,13 @@ from ..core.errors import UsageError, did_you_mean, render
 from ..core.i18n import _, severity_name
 from ..evaluate.evaluator import Program
 from ..evaluate.facts import bind_facts, read_facts
-from ..check.model import CLEARING_YEAR, Check, Parameter, Rule
+from ..check.model import CLEARING_YEAR, Check, FactSet, Parameter, Rule
 from ..evaluate.records import Records
 from .pack import add_pack_option, write_entity_pack, write_row_pack
 from .progress import Progress
 from .read import (CHUNK, FORMATS, BadCell, Column, Loaded, TableOptions, cell_problem, load_collection,
                    load_mapping, map_header, read_rows)
+from .workbook_in import expand_tables, workbook_facts
 from .layout import entity_fields, refuse_overwriting_inputs, row_fields, sheets
 from .write import Sheets, _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
 
@@ -58,9 +59,10 @@ def run_batch(args) -> int:
     refuse_overwriting_inputs(args)
     program = load_program(args.ruleset)
     ruleset = program.ruleset
-    scalars = bind_facts(ruleset, read_facts(args.facts)) if args.facts else {}
-    progress = Progress()
     tables = _table_args(ruleset, args.table)
+    facts = _shared_facts(ruleset, args.facts, tables)
+    scalars = bind_facts(ruleset, facts) if facts is not None else {}
+    progress = Progress()
     try:
         import numpy  # noqa: F401  (the fast path needs it)
         fast = True
@@ -82,6 +84,15 @@ def run_batch(args) -> int:
     return status
 
 
+def _shared_facts(ruleset, path: str | None, tables: list[tuple[str, str]]) -> FactSet | None:
+    """``--facts`` (YAML, JSON or a workbook's facts sheet), else the facts sheet of a table's
+    workbook, else none."""
+    if path:
+        return workbook_facts(ruleset, path) or read_facts(path)
+    found = (workbook_facts(ruleset, p) for p in dict.fromkeys(p for _name, p in tables))
+    return next((facts for facts in found if facts is not None), None)
+
+
 def _table_args(ruleset, given: list[str]) -> list[tuple[str, str]]:
     if not given:
         raise UsageError(_("no --table given"), hint=_("--table FILE (the file stem names the "
@@ -92,6 +103,7 @@ def _table_args(ruleset, given: list[str]) -> list[tuple[str, str]]:
         if not sep or os.path.exists(item):
             name, path = os.path.splitext(os.path.basename(item))[0], item
         tables.append((name, path))
+    tables = expand_tables(ruleset, tables)
     if ruleset.entities:
         for name, path in tables:
             if name not in ruleset.collections:
