@@ -57,16 +57,38 @@ def build_parts(ruleset, example: str | None) -> tuple[list[Part], list, dict]:
             label = example or next(iter(ruleset.examples))
             part.rows.append([label] + [_typed(facts.get(d.id), d) for d in shared])
         return [part], [], {}
-    parts = []
+    parts, records = [], _records(ruleset, facts)
     for entity in ruleset.entities.values():
         fields = [decls[f"{entity.id}.{n}"] for n in entity.names if isinstance(decls[f"{entity.id}.{n}"], Input)]
         fields.sort(key=lambda d: d.name != entity.key)
         part = Part(entity.collection, table_sheet(entity), fields, _titles(fields))
-        for record in facts.get(entity.collection) or []:
+        for record in records.get(entity.id, []):
             part.rows.append([_typed(record.get(d.name), d) for d in fields])
         parts.append(part)
     values = {d.id: _typed(facts.get(d.id), d) for d in shared if d.id in facts}
     return parts, shared, values
+
+
+def _records(ruleset, facts: dict) -> dict[str, list[dict]]:
+    """entity id -> its records, nested ones (a member's filings) with their parent's key."""
+    out: dict[str, list[dict]] = {}
+
+    def collect(entity, items, parent_key) -> None:
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            fields = {k: v for k, v in item.items() if k not in ruleset.collections}
+            if parent_key is not None:
+                fields.setdefault(entity.parent, parent_key)
+            out.setdefault(entity.id, []).append(fields)
+            for name, children in item.items():
+                child = ruleset.collections.get(name)
+                if child is not None and child.parent == entity.id:
+                    collect(child, children, fields.get(entity.key))
+    for name, items in facts.items():
+        if name in ruleset.collections:
+            collect(ruleset.collections[name], items, None)
+    return out
 
 
 def _titles(fields: list) -> list[str]:
