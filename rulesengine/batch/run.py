@@ -659,7 +659,9 @@ def add_batch_parser(sub):
     batch.add_argument("--table", action="append", metavar="[NAME=]FILE", default=[],
                        help=_("a table of records; the file stem (or NAME) names the collection "
                                "(repeatable)"))
-    batch.add_argument("--facts", metavar="FILE", help=_("facts every record or row shares (YAML or JSON)"))
+    batch.add_argument("--facts", metavar="FILE", help=_(
+        "facts every record or row shares: YAML, JSON, or a template workbook's 全市事实 sheet "
+        "(by default the 全市事实 sheet of a --table workbook)"))
     batch.add_argument("-o", "--output", required=True, metavar="OUT",
                        help=_("results: .csv, .jsonl or .xlsx, written whole or not at all"))
     batch.add_argument("--collection", metavar="NAME",

@@ -126,4 +126,5 @@ def rewrite(text: str, city: str, source: str) -> str:
     head = [f"# 本规则集由 rulesengine new 于 {date.today().isoformat()} 从 {source} 复制生成。",
             f"# 标有{TODO}的元数据须按本市政策文件填写；参数、条款引用、说明、示例和测试仍是原城市的，",
             "# 须逐条与本市文件核对后修改。", "#"]
-    return "\n".join(head + out) + "\n"
+    modeline = out[:1] if out and out[0].startswith("# yaml-language-server") else []
+    return "\n".join(modeline + head + out[len(modeline):]) + "\n"
