@@ -51,7 +51,8 @@ def build_parts(ruleset, example: str | None) -> tuple[list[Part], list, dict]:
     decls = ruleset.declarations
     shared = [d for d in decls.values() if d.entity is None and d.id != CLEARING_YEAR
               and (isinstance(d, Input) or (isinstance(d, Parameter) and d.open))]
-    if not ruleset.entities:
+    if not ruleset.entities:  # an empty cell is a bad row: an open parameter only when given
+        shared = [d for d in shared if isinstance(d, Input) or d.id in facts]
         part = Part("", ROWS_SHEET, shared, [ROW_KEY] + _titles(shared), key_title=ROW_KEY)
         if facts:
             label = example or next(iter(ruleset.examples))
@@ -207,12 +208,15 @@ def _write_csv(ruleset, folder: str, parts: list[Part], shared: list, values: di
         writer.writerow([formula_safe(t) for t in part.titles])
         for row in part.rows:
             writer.writerow([text(v) for v in row])
-        data = "\ufeff" + buffer.getvalue()
-        write_atomic(path, lambda temporary, data=data: open(temporary, "w", encoding="utf-8",
-                                                               newline="").write(data))
+        write_atomic(path, lambda temporary, data=buffer.getvalue(): _save(temporary, data))
     if facts_file:
         write_text(facts_file, facts_yaml(ruleset, shared, values))
     return list(files) + ([facts_file] if facts_file else [])
+
+
+def _save(path: str, data: str) -> None:
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        handle.write(data)
 
 
 def facts_yaml(ruleset, shared: list, values: dict) -> str:

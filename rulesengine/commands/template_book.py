@@ -46,6 +46,7 @@ def _comment(decl, ruleset):
 
 def _table_sheet(sheet, ruleset, part: Part, lists: "_Lists") -> None:
     from openpyxl.comments import Comment
+    from openpyxl.utils import get_column_letter
 
     offset = 1 if part.key_title else 0
     for col, title in enumerate(part.titles, 1):
@@ -62,9 +63,13 @@ def _table_sheet(sheet, ruleset, part: Part, lists: "_Lists") -> None:
     last = max(VALIDATED_ROWS, len(part.rows)) + 1
     for col, decl in enumerate(part.fields, 1 + offset):
         fmt = number_format(decl.type) or (_TEXT_FORMAT if decl.type.kind in ("text", "enum") else None)
+        if fmt is None:
+            continue
+        sheet.column_dimensions[get_column_letter(col)].number_format = fmt  # the rows a clerk adds
         for row in range(2, len(part.rows) + 2):
-            if fmt and not isinstance(sheet.cell(row, col).value, str) or fmt == _TEXT_FORMAT:
+            if fmt == _TEXT_FORMAT or not isinstance(sheet.cell(row, col).value, str):
                 sheet.cell(row, col).number_format = fmt
+    for col, decl in enumerate(part.fields, 1 + offset):
         lists.validate(sheet, decl, col, 2, last)
     widths(sheet, {col: min(30, max(10, 2 * len(title) + 4)) for col, title in enumerate(part.titles, 1)})
     sheet.freeze_panes = "A2"
