@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..check.model import CLEARING_YEAR, Input, Parameter
+from ..check.model import Input, Parameter
 from ..core.datatypes import ValueProblem, coerce
 from ..core.errors import UsageError
 from ..core.i18n import _
@@ -49,7 +49,7 @@ def build_parts(ruleset, example: str | None) -> tuple[list[Part], list, dict]:
     """The tables, the shared facts' declarations and their example values."""
     facts = example_facts(ruleset, example or None).values if example is not None else {}
     decls = ruleset.declarations
-    shared = [d for d in decls.values() if d.entity is None and d.id != CLEARING_YEAR
+    shared = [d for d in decls.values() if d.entity is None
               and (isinstance(d, Input) or (isinstance(d, Parameter) and d.open))]
     if not ruleset.entities:  # an empty cell is a bad row: an open parameter only when given
         shared = [d for d in shared if isinstance(d, Input) or d.id in facts]
