@@ -234,3 +234,26 @@ def test_new_with_a_missing_module_is_located(tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 2 and f"city.yaml:{line}:" in err and "no_such_method" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_sheets_named_one_by_one(tmp_path, capsys):
+    """NAME=workbook picks the collection's sheet; --facts workbook reads its 全市事实 sheet."""
+    book = tmp_path / "t.xlsx"
+    _template(ZIBO, book)
+    out = tmp_path / "out.csv"
+    assert main(["batch", str(ZIBO), "--table", f"institutions={book}", "--table", f"cases={book}",
+                 "--facts", str(book), "-o", str(out)]) == 0
+    # 2,908.29 for H001, as by hand in test_zibo_template_by_hand
+    assert {r["code"]: r["settlement_amount"] for r in _read_csv(out)}["H001"] == "2908.29"
+
+
+def test_a_fact_given_twice_is_located(tmp_path, capsys):
+    book_path = tmp_path / "t.xlsx"
+    _template(ZIBO, book_path)
+    book = openpyxl.load_workbook(book_path)
+    facts = book["全市事实"]
+    facts.append(["住院DIP支出预算", "dip_budget", 1000])
+    book.save(book_path)
+    assert main(["batch", str(ZIBO), "--table", str(book_path), "-o", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert f"t.xlsx:{facts.max_row}:2:" in err and "dip_budget" in err

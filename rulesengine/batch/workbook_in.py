@@ -61,6 +61,11 @@ def workbook_facts(ruleset, path: str) -> FactSet | None:
         if not name or text is None or not text.strip():
             continue  # a fact left blank is reported as missing, if a result needs it
         name = name.strip()
+        if name in spans:
+            errors.append(FactError(_("fact '{name}' is given twice (rows {first} and {row})").format(
+                name=name, first=spans[name].line, row=number), span=Span(path, number, at_id + 1),
+                hint=_("give each fact once; delete one of the rows")))
+            continue
         spans[name] = Span(path, number, at_value + 1)
         key_spans[name] = Span(path, number, at_id + 1)
         decl = ruleset.declarations.get(name)
