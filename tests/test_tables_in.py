@@ -489,3 +489,21 @@ def test_json_lines_in_gbk(tmp_path, capsys):
     with open(out, encoding="utf-8-sig", newline="") as handle:
         # 良好: 202,500,000 − 184,500,000 − 1,025,617.28 − 320,000 = 16,654,382.72
         assert [r["settlement_amount"] for r in csv.DictReader(handle)][1] == "16654382.72"
+
+
+def test_row_mode_reads_through_the_mapping_too(tmp_path, capsys):
+    """Sanya row-wise: 预付总额(万元) 18450 is 184,500,000.00 yuan; a growth rate typed 8 under the unit % is 8%."""
+    def edit(header, rows):
+        header[header.index("prepaid_total")] = "预付总额(万元)"
+        header[header.index("employee_growth_rate")] = "职工增长率"
+        for row in rows:
+            row[header.index("预付总额(万元)")] = "18450"
+            row[header.index("职工增长率")] = "8"
+    header, rows = _groups(tmp_path, edit)
+    _csv(tmp_path / "groups.csv", header, rows)
+    (tmp_path / "map.yaml").write_text("columns:\n  预付总额(万元): {field: prepaid_total, unit: 万元}\n"
+                                       "  职工增长率: {field: employee_growth_rate, unit: '%'}\n", encoding="utf-8")
+    assert _sanya(tmp_path, "--columns", str(tmp_path / "map.yaml")) == 0, capsys.readouterr().err
+    with open(tmp_path / "out.csv", encoding="utf-8-sig", newline="") as handle:
+        # 良好: 202,500,000 − 184,500,000 − 1,025,617.28 − 320,000 = 16,654,382.72
+        assert [r["settlement_amount"] for r in csv.DictReader(handle)][1] == "16654382.72"

@@ -132,6 +132,7 @@ def _same(a, b) -> bool:
 @example(name="factor", texts=["2121781825430692690632.3347889"])  # over 28 digits: exact
 @example(name="code", texts=["0", "0\x850"])  # a NEL inside a code is kept
 @example(name="heads", texts=["10000000000000000000"])  # the drift case of issue 10
+@example(name="factor", texts=["1.5", "0." + "0" * 90 + "1"])  # 92 places next to 1
 def test_table_and_facts_readers_agree(program, folder, name, texts):
     texts = [t for t in texts if t.strip() and "\r" not in t and "\x00" not in t]
     if not texts:

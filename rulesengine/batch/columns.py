@@ -53,7 +53,7 @@ class Column:
         self.kind = decl.type.kind
         self.numeric = self.kind in ("money", "rate", "number", "integer")
         self.ints = array("q")
-        self.scales = array("i")
+        self.scales = array("b")  # decimal places; array("i") once a value has more than 127
         self.big: dict[int, int] = {}  # row -> integer beyond int64 (stored as 0 in ints)
         self.items: list = []  # booleans, enum values, codes, dates
         self.low, self.high = getattr(decl, "minimum", None), getattr(decl, "maximum", None)
@@ -78,6 +78,8 @@ class Column:
         else:
             self.big[len(self.ints)] = ints
             self.ints.append(0)
+        if scale > 127 and self.scales.typecode == "b":
+            self.scales = array("i", self.scales)
         self.scales.append(scale)
 
     def __len__(self) -> int:
@@ -124,7 +126,11 @@ class Column:
                     kept = pc.cumulative_sum(pc.cast(mask, pa.int64())).to_pylist()
                     big = {kept[row] - 1: value for row, value in big.items() if mask[row].as_py()}
             self.ints.frombytes(_raw(ints, 8))
-            self.scales.frombytes(_raw(scales, 4))
+            if len(scales) and pc.max(scales).as_py() > 127:
+                self.scales = array("i")
+                self.scales.frombytes(_raw(scales, 4))
+            else:
+                self.scales.frombytes(_raw(pc.cast(scales, pa.int8()), 1))
             self.big = big
             return
         items = _listed(fast) if fast is not None else [None] * count
@@ -219,7 +225,8 @@ class Column:
             arr[:] = self.items
             return Objects(arr)
         ints = np.frombuffer(self.ints, dtype=np.int64) if len(self.ints) else np.zeros(0, dtype=np.int64)
-        scales = np.frombuffer(self.scales, dtype=np.int32) if len(self.scales) else np.zeros(0, dtype=np.int32)
+        width = np.int8 if self.scales.typecode == "b" else np.int32
+        scales = np.frombuffer(self.scales, dtype=width) if len(self.scales) else np.zeros(0, dtype=width)
         if self.big or (len(scales) and int(scales.max()) > 18):
             values = [self.big.get(i, v) for i, v in enumerate(ints.tolist())]
             return fixed_from_parts(values, scales.tolist())

@@ -27,7 +27,7 @@ from .tables import FORMATS, Table, read_table
 from .workbook_in import sheet_for
 
 __all__ = ["FORMATS", "CHUNK", "BadCell", "Column", "Loaded", "TableOptions", "load_collection",
-           "read_rows", "load_mapping", "map_header", "cell_problem"]
+           "read_rows", "load_mapping", "map_header", "cell_problem", "column_for"]
 
 SHOWN_ERRORS = 20  # bad rows printed on stderr; all of them go to the error report
 CHUNK = 65536  # rows written together
@@ -155,14 +155,14 @@ def _shown(name: str, fields: dict) -> str:
     return f"{decl.label} ({name})" if decl is not None and decl.label != name else name
 
 
-def _column(decl: Input, table: Table, index: int, mapping: dict[str, MappedColumn]) -> Column:
-    title = table.header[index]
+def column_for(decl: Input, title: str, mapping: dict[str, MappedColumn], where: Span | None = None) -> Column:
+    """The typed column for the field under header ``title``, with the mapping's unit and values."""
     mapped = mapping.get(title)
     if mapped is None:
         return Column(decl)
     if mapped.unit is not None and mapped.unit not in UNITS.get(decl.type.kind, ()):
         raise TableHeaderError(_("column '{title}': the unit {unit} does not fit a {kind} field").format(
-            title=title, unit=mapped.unit, kind=decl.type.kind), span=Span(table.path, 1, index + 1),
+            title=title, unit=mapped.unit, kind=decl.type.kind), span=where,
             hint=_("units: 元 or 万元 for money, % for rates"))
     return Column(decl, None if mapped.unit == "元" else mapped.unit, mapped.values or None)
 
@@ -229,10 +229,12 @@ def load_collection(ruleset, entity, path: str, parents: Loaded | None, progress
     first: dict[int, BadCell] = {}  # row -> its first bad cell, in column order
     converted = {}
     for index, name in found.items():
-        column = _column(fields[name], table, index, options.columns)
+        column = column_for(fields[name], table.header[index], options.columns, Span(table.path, 1, index + 1))
         column.title = table.header[index]
         values, problems = column.convert(table.columns[index])
         converted[name] = column, values
+        if name != entity.parent:
+            table.columns[index] = None  # the text is typed: free it before the next column
         for row, exc in problems.items():
             if row not in first:
                 first[row] = cell_problem(shown, table.numbers[row], table.header[index], name, fields[name], exc)
@@ -240,11 +242,15 @@ def load_collection(ruleset, entity, path: str, parents: Loaded | None, progress
             progress.tick(_("reading {file}").format(file=shown), len(table.numbers))
     keep = _relate(loaded, table, converted, first, entity, parents)
     mask = None if all(keep) else pa.array(keep, pa.bool_())
-    for name, (column, values) in converted.items():
+    for name in list(converted):
+        column, values = converted.pop(name)  # one column's values at a time: the peak stays low
         if name != entity.parent:  # (the parent column takes the parent's own keys, below)
             column.keep(values, mask)
         loaded.columns[name] = column
+        del values
     loaded.keys = loaded.columns[entity.key].items
+    del table, converted
+    pa.default_memory_pool().release_unused()  # the text's pages back to the system, for the run
     if entity.parent is not None:  # the parent's own key objects: 200 strings shared, not a million copies
         loaded.columns[entity.parent].items = list(map(loaded.parent_keys.__getitem__, loaded.parent_rows))
     return loaded

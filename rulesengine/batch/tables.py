@@ -185,7 +185,9 @@ def _read_csv(data: bytes, path: str) -> tuple[list[str], list, list[int]]:
             return "skip"
         return pacsv.read_csv(
             pa.BufferReader(data),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=threads),
+            # one block: each column one chunk, taken as it is (combining chunks would copy the text)
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=threads,
+                                           block_size=max(len(data) + 1, 1 << 20)),
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False,
                                              invalid_row_handler=handler),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
@@ -200,9 +202,14 @@ def _read_csv(data: bytes, path: str) -> tuple[list[str], list, list[int]]:
                              span=Span(path, 1, 1), hint=_("check that the file is a CSV table")) from None
     if wrong:
         _shape_error(path, width, wrong)
-    columns = [table.column(i).combine_chunks() for i in range(width)]
+    columns = [_one_chunk(table.column(i)) for i in range(width)]
+    del table
     header = [(c or "").strip() for c in first]
     return header, *_without_blank_rows([c.slice(1) for c in columns], 2)
+
+
+def _one_chunk(column: pa.ChunkedArray) -> pa.Array:
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _shape_error(path: str, width: int, wrong: list) -> None:

@@ -179,7 +179,8 @@ class VectorCompiler:
             if not isinstance(keys, (Objects, Flags)):
                 raise Unsupported("a table keyed by numbers")
             try:
-                unique, inverse = np.unique(keys.arr, return_inverse=True)
+                unique, inverse = keys.codes() if isinstance(keys, Objects) else \
+                    np.unique(keys.arr, return_inverse=True)
             except TypeError:
                 raise Unsupported("table keys that do not sort") from None
             found = []

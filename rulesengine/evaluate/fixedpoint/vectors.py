@@ -72,10 +72,20 @@ class Flags:
 class Objects:
     """Enum values, codes (text) and dates: Python objects compared as they are."""
 
-    __slots__ = ("arr",)
+    __slots__ = ("arr", "_codes")
 
     def __init__(self, arr):
         self.arr = arr
+        self._codes = None
+
+    def codes(self):
+        """(distinct values sorted, each row's index among them), found once per column: every
+        look-up and ``distinct()`` of an enum column reuses it (np.unique over Python strings is
+        the costly part of a look-up). TypeError when the values do not sort."""
+        if self._codes is None:
+            unique, inverse = np.unique(self.arr, return_inverse=True)
+            self._codes = unique, inverse.ravel()
+        return self._codes
 
 
 def bound_of(arr) -> int:
