@@ -20,6 +20,8 @@ from typing import Sequence
 from .batch.run import add_batch_parser, run_batch
 from .commands.compare import compare, compare_json, compare_status, compare_table
 from .commands.coverage import coverage, coverage_json, coverage_text
+from .commands.newcity import add_new_parser, run_new
+from .commands.template import add_template_parser, run_template
 from .commands.diff import RulesetDiff, diff_json, diff_results, diff_rulesets, diff_text
 from .evaluate.driver import load_program
 from .core.errors import RulesError, UsageError, flatten, render
@@ -96,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help=_("show per-record concepts record by record, not only their totals"))
     _add_report_parsers(sub)
     _as_of_option(add_batch_parser(sub))
+    add_template_parser(sub)
+    add_new_parser(sub)
     return parser
 
 
@@ -419,4 +423,4 @@ def _diff(args) -> int:
 
 _COMMANDS = {"validate": _validate, "run": _run, "explain": _explain, "test": _test,
              "coverage": _coverage, "compare": _compare, "graph": _graph, "workbook": _workbook,
-             "diff": _diff, "batch": run_batch}
+             "diff": _diff, "batch": run_batch, "template": run_template, "new": run_new}

@@ -24,6 +24,7 @@ from ..core.i18n import _, severity_name
 from ..core.source import Span
 from .columns import Column, Constraint, Missing, _listed, _raw
 from .tables import FORMATS, Table, read_table
+from .workbook_in import sheet_for
 
 __all__ = ["FORMATS", "CHUNK", "BadCell", "Column", "Loaded", "TableOptions", "load_collection",
            "read_rows", "load_mapping", "map_header", "cell_problem", "column_for"]
@@ -219,7 +220,7 @@ def load_collection(ruleset, entity, path: str, parents: Loaded | None, progress
     options = options or TableOptions()
     fields = {name: ruleset.declarations[f"{entity.id}.{name}"] for name in entity.names
               if isinstance(ruleset.declarations[f"{entity.id}.{name}"], Input)}
-    table = read_table(path, options.encoding)
+    table = read_table(path, options.encoding, sheet_for(path, entity))
     found = map_header(table, fields, options.columns)
     loaded = Loaded(entity.collection, path, table.header, parent_rows=array("q"), row_numbers=array("q"))
     loaded.parent_keys = parents.keys if parents is not None else []

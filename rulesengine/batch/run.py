@@ -32,11 +32,12 @@ from ..core.errors import UsageError, did_you_mean, render
 from ..core.i18n import _, severity_name
 from ..evaluate.evaluator import Program
 from ..evaluate.facts import bind_facts, read_facts
-from ..check.model import Check, Rule
+from ..check.model import Check, FactSet, Rule
 from ..evaluate.records import Records
 from .pack import add_pack_option, write_entity_pack
 from .progress import Progress
 from .read import (CHUNK, FORMATS, BadCell, Loaded, load_collection)
+from .workbook_in import expand_tables, workbook_facts
 from .layout import entity_fields, refuse_overwriting_inputs, sheets
 from .common import EXIT_FAILED, EXIT_OK, fallback_notice, missing_facts, table_options
 from .rowmode import RowBatch
@@ -55,9 +56,10 @@ def run_batch(args) -> int:
     refuse_overwriting_inputs(args)
     program = load_program(args.ruleset)
     ruleset = program.ruleset
-    scalars = bind_facts(ruleset, read_facts(args.facts)) if args.facts else {}
-    progress = Progress()
     tables = _table_args(ruleset, args.table)
+    facts = _shared_facts(ruleset, args.facts, tables)
+    scalars = bind_facts(ruleset, facts) if facts is not None else {}
+    progress = Progress()
     try:
         import numpy  # noqa: F401  (the fast path needs it)
         fast = True
@@ -79,6 +81,15 @@ def run_batch(args) -> int:
     return status
 
 
+def _shared_facts(ruleset, path: str | None, tables: list[tuple[str, str]]) -> FactSet | None:
+    """``--facts`` (YAML, JSON or a workbook's facts sheet), else the facts sheet of a table's
+    workbook, else none."""
+    if path:
+        return workbook_facts(ruleset, path) or read_facts(path)
+    found = (workbook_facts(ruleset, p) for p in dict.fromkeys(p for _name, p in tables))
+    return next((facts for facts in found if facts is not None), None)
+
+
 def _table_args(ruleset, given: list[str]) -> list[tuple[str, str]]:
     if not given:
         raise UsageError(_("no --table given"), hint=_("--table FILE (the file stem names the "
@@ -89,6 +100,7 @@ def _table_args(ruleset, given: list[str]) -> list[tuple[str, str]]:
         if not sep or os.path.exists(item):
             name, path = os.path.splitext(os.path.basename(item))[0], item
         tables.append((name, path))
+    tables = expand_tables(ruleset, tables)
     if ruleset.entities:
         for name, path in tables:
             if name not in ruleset.collections:
@@ -388,7 +400,9 @@ def add_batch_parser(sub):
     batch.add_argument("--table", action="append", metavar="[NAME=]FILE", default=[],
                        help=_("a table of records; the file stem (or NAME) names the collection "
                                "(repeatable)"))
-    batch.add_argument("--facts", metavar="FILE", help=_("facts every record or row shares (YAML or JSON)"))
+    batch.add_argument("--facts", metavar="FILE", help=_(
+        "facts every record or row shares: YAML, JSON, or a template workbook's 全市事实 sheet "
+        "(by default the 全市事实 sheet of a --table workbook)"))
     batch.add_argument("-o", "--output", required=True, metavar="OUT",
                        help=_("results: .csv, .jsonl or .xlsx, written whole or not at all"))
     batch.add_argument("--collection", metavar="NAME",

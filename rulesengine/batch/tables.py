@@ -60,8 +60,9 @@ class Table:
             yield number, [cells[index] for cells in lists]
 
 
-def read_table(path: str, encoding: str | None = None) -> Table:
-    """Read a CSV, JSON Lines, .xlsx or Parquet file into a :class:`Table`."""
+def read_table(path: str, encoding: str | None = None, sheet: str | None = None) -> Table:
+    """Read a CSV, JSON Lines, .xlsx or Parquet file into a :class:`Table` (of an .xlsx, the
+    sheet named ``sheet``, else the first)."""
     suffix = os.path.splitext(path)[1].lower()
     if suffix not in INPUT_FORMATS:
         raise UsageError(_("'{path}': unknown table format '{suffix}'").format(
@@ -69,7 +70,7 @@ def read_table(path: str, encoding: str | None = None) -> Table:
     if not os.path.isfile(path):
         raise UsageError(_("'{path}': no such file").format(path=path), hint=_("check the path of --table"))
     if suffix in (".xlsx", ".parquet"):
-        header, columns, numbers = (_read_xlsx if suffix == ".xlsx" else _read_parquet)(path)
+        header, columns, numbers = _read_xlsx(path, sheet) if suffix == ".xlsx" else _read_parquet(path)
         bad: list = []
     else:
         data = _utf8(_open_bytes(path, suffix), path, encoding)
@@ -299,11 +300,24 @@ def _read_parquet(path: str) -> tuple[list[str], list, list[int]]:
 
 
 # --- .xlsx ----------------------------------------------------------------------------------------
-def _read_xlsx(path: str) -> tuple[list[str], list, list[int]]:
+def sheet_names(path: str) -> list[str]:
+    """The sheets of an .xlsx workbook."""
     from python_calamine import CalamineWorkbook
     _check_zip(path)
     try:
-        sheet = CalamineWorkbook.from_path(path).get_sheet_by_index(0)
+        return list(CalamineWorkbook.from_path(path).sheet_names)
+    except Exception as exc:  # the library's errors about a damaged workbook: bad input
+        raise TableFileError(_("'{path}' cannot be read as an .xlsx workbook: {problem}").format(
+            path=path, problem=str(exc)[:200]), span=Span(path, 1, 1),
+            hint=_("open it in Excel and save it again as .xlsx")) from None
+
+
+def _read_xlsx(path: str, name: str | None = None) -> tuple[list[str], list, list[int]]:
+    from python_calamine import CalamineWorkbook
+    _check_zip(path)
+    try:
+        book = CalamineWorkbook.from_path(path)
+        sheet = book.get_sheet_by_name(name) if name is not None else book.get_sheet_by_index(0)
         rows = sheet.to_python(skip_empty_area=False)
         top = sheet.start[0] if sheet.start else 0
     except Exception as exc:  # the library's errors about a damaged workbook: bad input

@@ -162,3 +162,19 @@ def sheet_title(text: str, used: set[str]) -> str:
         title, n = base[:31 - len(suffix)] + suffix, n + 1
     used.add(title)
     return title
+
+
+# --- input templates (``rulesengine template``), read back by ``batch`` ---------------------------
+FACTS_SHEET = "全市事实"  # the template's sheet of the values every record shares
+FACT_HEAD = ("名称", "标识", "取值", "类型", "单位", "允许值", "条款")  # its columns
+FACT_ID, FACT_VALUE = FACT_HEAD[1], FACT_HEAD[2]  # the two columns batch reads back
+
+
+def table_sheet(entity) -> str:
+    """The template's sheet of a collection: the entity's Chinese label as a valid sheet name."""
+    return re.sub(r"[\[\]:*?/\\]", "_", entity.label)[:31] or entity.collection
+
+
+def table_sheets(entity) -> tuple[str, str]:
+    """The sheet names ``batch`` takes for a collection in a workbook: its name or its label."""
+    return entity.collection, table_sheet(entity)
