@@ -173,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(_("interrupted"), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as a pipe's writer does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more to flush into the closed pipe at exit
+        return 141
     except Exception as exc:  # a bug of ours, never the user's input: say so, briefly
         if os.environ.get("RULESENGINE_DEBUG"):
             raise

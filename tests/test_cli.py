@@ -9,6 +9,7 @@ by hand in that file's test comments:
 """
 
 import json
+import pathlib
 import re
 import subprocess
 import sys
@@ -209,3 +210,16 @@ def test_unused_input_warns_and_bad_example_fact_fails_validate(tmp_path, capsys
     assert status == 0 and "1 warnings" in out
     # 'forgotten' is the key on line 11, column 3
     assert re.search(r"unused\.yaml:11:3: warning\[unused\]: input 'forgotten'", err)
+
+
+def test_a_reader_that_stops_early_is_not_an_internal_error():
+    # `rulesengine explain ... | head -0`: the pipe closes before anything is read; the command stops
+    # quietly with 141 (128 + SIGPIPE, as a pipe's writer ends), never "internal error" (70)
+    process = subprocess.Popen([sys.executable, "-m", "rulesengine", "--lang", "en", "explain",
+                                "rulesets/zibo_2025.yaml", "city_settlement_total", "--example"],
+                               cwd=pathlib.Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the first line
+    err = process.stderr.read().decode("utf-8")
+    assert process.wait() in (0, 141), err
+    assert "internal error" not in err and "Traceback" not in err
