@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.datatypes import ValueProblem, coerce, display
-from ..core.errors import (CheckFailed, ConstraintError, FactError, FixedParameterError, RulesError,
-                     UnknownFactError, UsageError, did_you_mean)
+from ..core.errors import (CheckFailed, ConstraintError, DuplicateIdError, FactError, FixedParameterError,
+                     RulesError, UnknownFactError, UsageError, did_you_mean)
 from ..core.i18n import _, kind_name
 from ..load.loader import load_facts
-from ..check.model import FactSet, Input, Parameter, Ruleset
+from ..check.model import FactSet, Input, Parameter, Ruleset, Table
 from .records import bind_records
+from .semantics import as_decimal
 
 
 def read_facts(path: str) -> FactSet:
@@ -70,6 +71,9 @@ def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
                 _("'{name}' is a parameter fixed by the policy ({reference}), not a fact").format(
                     name=name, reference=ruleset.reference(decl)), span=span,
                 hint=_("change it in the ruleset, with its citation, if the policy changed")))
+            continue
+        if isinstance(decl, Table) and decl.supplied:
+            bound[name] = bind_table(decl, raw, facts, (name,), errors)
             continue
         if not isinstance(decl, (Input, Parameter)) or decl.entity is not None:
             what = _("'{name}' is a {kind}, not a fact").format(name=name, kind=kind_name(decl.kind)) \
@@ -129,3 +133,59 @@ def _outside(decl: Input | Parameter, value: Any) -> str | None:
     if decl.maximum is not None and value > decl.maximum:
         return _("above the maximum {limit}").format(limit=display(decl.maximum, decl.type))
     return None
+
+
+def bind_table(table: Table, raw: Any, facts: FactSet, path: tuple, errors: list[RulesError]) -> dict:
+    """The rows of a table supplied with the facts: key (a tuple with several key columns) -> value.
+    Each row is typed like an input; a bad row, an unknown or missing column and a repeated
+    key are located errors."""
+    columns = [name for name, _type in table.columns] + ["value"]
+    example = "{" + ", ".join(f"{name}: ..." for name in columns) + "}"
+    if not isinstance(raw, list):
+        errors.append(FactError(_("table '{name}' ({label}) is a list of rows").format(name=table.id, label=table.label),
+                                span=facts.span_of(path), hint=_("write {name}: [{row}, ...]").format(
+                                    name=table.id, row=example)))
+        return {}
+    types = dict(table.columns, value=table.type)
+    rows: dict = {}
+    for i, item in enumerate(raw):
+        where = path + (i,)
+        if not isinstance(item, dict):
+            errors.append(FactError(_("a row of table '{name}' must be a mapping of columns").format(name=table.id),
+                                    span=facts.span_of(where), hint=_("write {row}").format(row=example)))
+            continue
+        cells, ok = [], True
+        for column in item:
+            if column not in types:
+                ok = False
+                errors.append(UnknownFactError(
+                    _("table '{name}' has no column '{column}'").format(name=table.id, column=column),
+                    span=facts.key_span_of(where + (column,)),
+                    hint=did_you_mean(column, columns) or _("columns: {columns}").format(columns=", ".join(columns))))
+        for column in columns:
+            if column not in item:
+                ok = False
+                errors.append(FactError(_("row {row} of table '{name}' lacks the column '{column}'").format(
+                                            row=i + 1, name=table.id, column=column),
+                                        span=facts.span_of(where), hint=_("write {row}").format(row=example)))
+                continue
+            try:
+                cells.append(as_decimal(coerce(item[column], types[column])))
+            except ValueProblem as problem:
+                ok = False
+                errors.append(FactError(_("table '{name}' ({label}), row {row}, column '{column}': {problem} "
+                                          "(expected {type})").format(
+                                            name=table.id, label=table.label, row=i + 1, column=column,
+                                            problem=problem.message, type=types[column]),
+                                        span=facts.span_of(where + (column,)), hint=problem.hint))
+        if not ok:
+            continue
+        key = cells[0] if len(cells) == 2 else tuple(cells[:-1])
+        if key in rows:
+            errors.append(DuplicateIdError(_("table '{name}' has two rows for {key}").format(
+                                               name=table.id, key=repr(key)),
+                                           span=facts.span_of(where),
+                                           hint=_("each key has one row; remove the repeated row or correct its key")))
+            continue
+        rows[key] = cells[-1]
+    return rows

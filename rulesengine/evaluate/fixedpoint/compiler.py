@@ -171,20 +171,15 @@ class VectorCompiler:
 
     def _lookup(self, node: ast.Lookup):
         table = self.ruleset.declarations[node.table]
-        rows = {key: as_decimal(value) for key, value in table.rows.items()}
-        key_of = self.build(node.keys[0])
+        fixed = None if table.supplied else {key: as_decimal(value) for key, value in table.rows.items()}
+        keys = [self.build(key) for key in node.keys]
 
         def look_up(env, mask):
-            keys = key_of(env, mask)
-            if not isinstance(keys, (Objects, Flags)):
-                raise Unsupported("a table keyed by numbers")
-            try:
-                unique, inverse = np.unique(keys.arr, return_inverse=True)
-            except TypeError:
-                raise Unsupported("table keys that do not sort") from None
+            rows = env.tables[table.id] if fixed is None else fixed
+            unique, inverse = _key_codes([key(env, mask) for key in keys])
             found = []
             active = None if mask is None else np.broadcast_to(mask, inverse.shape)
-            for index, key in enumerate(unique.tolist()):
+            for index, key in enumerate(unique):
                 if key not in rows:
                     if active is None or active[inverse == index].any():
                         raise Unsupported("a key with no table row")
@@ -200,7 +195,7 @@ class VectorCompiler:
                 vec = Flags(np.array(found, dtype=bool))
             else:
                 vec = vector_from_values(found, "text")
-            return take(vec, inverse.ravel()) if len(found) > 1 else broadcast(vec, len(inverse))
+            return take(vec, inverse) if len(found) > 1 else broadcast(vec, len(inverse))
         return look_up
 
     def _aggregate(self, node: ast.Aggregate):
@@ -287,3 +282,33 @@ COLUMN_FUNCTIONS: dict[str, Callable[[str, list], Vector]] = {
     "round": _round_call,
 }
 """The builtins declared ``fixed="columns"`` and their exact column implementations."""
+
+
+def _key_codes(parts: list) -> tuple[list, Any]:
+    """The distinct keys of a look-up (a value, or a tuple with several key columns) and, per
+    row, the index of its key: each column coded by np.unique, the codes combined."""
+    n = max(size_of(part) for part in parts)
+    codes, columns, span = np.zeros(n, dtype=np.int64), [], 1
+    for part in parts:
+        if not isinstance(part, (Objects, Flags)):
+            raise Unsupported("a table keyed by numbers")
+        try:
+            unique, inverse = np.unique(part.arr, return_inverse=True)
+        except TypeError:
+            raise Unsupported("table keys that do not sort") from None
+        span *= max(len(unique), 1)
+        if span >= 2 ** 62:
+            raise Unsupported("too many distinct keys")
+        codes = codes * len(unique) + np.broadcast_to(inverse.ravel(), (n,))
+        columns.append(unique.tolist())
+    if len(columns) == 1:
+        return columns[0], codes
+    combined, inverse = np.unique(codes, return_inverse=True)
+    keys = []
+    for code in combined.tolist():
+        key = []
+        for values in reversed(columns):
+            code, index = divmod(code, len(values))
+            key.append(values[index])
+        keys.append(tuple(reversed(key)))
+    return keys, inverse.ravel()
