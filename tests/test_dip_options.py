@@ -40,6 +40,8 @@ issued: 2025-01-01
 effective: {from: 2025-01-01, to: 2025-12-31}
 seed: x.txt
 include: [{module: dip_point_method}]
+"""
+CITY_RULES = """\
 rules:
   city_payable: {label: 全市DIP应支付额, type: money, formula: dip_payable_total, citation: 三}
 """
@@ -55,11 +57,11 @@ FACTS = {
 }
 
 
-def _program(tmp_path, body: str = ""):
+def _program(tmp_path, body: str = "", rules: str = ""):
     (tmp_path / "modules").mkdir(exist_ok=True)
     shutil.copy(MODULE, tmp_path / "modules" / MODULE.name)
     path = tmp_path / "city.yaml"
-    path.write_text(HEAD + body, encoding="utf-8")
+    path.write_text(HEAD + body + CITY_RULES + rules, encoding="utf-8")
     return load_program(str(path))
 
 
@@ -246,3 +248,118 @@ def test_score_from_a_catalogue_and_coefficient_from_a_level_table(tmp_path):
     assert _column(result, program, "institution.coefficient") == {"H1": D("1.1"), "H2": D("0.9")}
     assert _column(result, program, "case.points") == {"C1": D("1284.8629"), "C2": D("720.4500")}
     assert result.values["city_total_points"] == D("2005.3129")
+
+
+ELASTIC_RULES = """\
+  point_value:
+    overrides: dip_point_method
+    label: 结算点值（元/分）
+    type: money
+    formula: |
+      clamp(floating_point_value, budget_point_value * (100% - point_value_band),
+            budget_point_value * (100% + point_value_band))
+    rounding: {places: 4}
+    citation: 三(四)3
+"""
+ELASTIC = """\
+inputs:
+  budget_point_value: {label: 预算点值（元/分）, type: money, min: 0, citation: 三(四)2}
+parameters:
+  point_value_band:
+    label: 结算点值浮动区间（占预算点值）
+    type: rate
+    open: true
+    default: 10%
+    citation: 三(四)3
+    note: 本市结算点值保持在预算点值上下10%以内。
+"""
+
+
+@pytest.mark.parametrize("budget, expected, h1, h2", [
+    # band 10% of 8.00: [7.20, 8.80]; the floating 9.0000 is above -> 8.8000
+    # H1 1320 × 8.8 × 80% = 9,292.80; H2 720 × 8.8 × 75% = 4,752.00
+    ("8.00", "8.8000", "9292.80", "4752.00"),
+    # band 10% of 9.50: [8.55, 10.45]; 9.0000 is inside -> 9.0000 (payables as the common block)
+    ("9.50", "9.0000", "9504.00", "4860.00"),
+])
+def test_elastic_point_value_kept_within_a_band_around_the_budget_point_value(tmp_path, budget, expected, h1, h2):
+    program = _program(tmp_path, ELASTIC, ELASTIC_RULES)
+    result = _run(program, {"budget_point_value": budget})
+    assert result.values["floating_point_value"] == D("9.0000")
+    assert result.values["point_value"] == D(expected)
+    assert _column(result, program, "institution.dip_payable") == {"H1": D(h1), "H2": D(h2)}
+
+
+ASSESSMENT = """\
+tables:
+  assessment_coefficient:
+    label: 年度考核系数
+    key_type: text
+    value_type: number
+    rows: facts
+    citation: 三(四)3
+entities:
+  institution:
+    overrides: dip_point_method
+    label: DIP定点医疗机构
+    collection: institutions
+    key: code
+    citation: 三(四)3
+    rules:
+      dip_payable:
+        overrides: dip_point_method
+        label: 本机构DIP应支付额
+        type: money
+        formula: dip_payable_unscaled * rescale_ratio * assessment_coefficient[code]
+        citation: 三(四)3
+"""
+
+
+def test_annual_assessment_coefficient_from_a_table(tmp_path):
+    # §2.6 总结算额 = Σ(病例分值 × 结算点值 × 支付比例) × 考核系数
+    # H1 9,504.00 × 0.98 = 9,313.92; H2 4,860.00 × 1.00 = 4,860.00; Σ 14,173.92
+    program = _program(tmp_path, ASSESSMENT)
+    result = _run(program, {"assessment_coefficient": [{"key": "H1", "value": "0.98"},
+                                                       {"key": "H2", "value": "1.00"}]})
+    assert _column(result, program, "institution.dip_payable") == {"H1": D("9313.92"), "H2": D("4860.00")}
+    assert result.values["dip_payable_total"] == D("14173.92")
+
+
+REVIEWED = """\
+entities:
+  case:
+    overrides: dip_point_method
+    label: DIP结算病例
+    collection: cases
+    key: id
+    parent: institution
+    citation: 三(二)
+    fields:
+      special_review: {label: 经特例单议, type: boolean, citation: 三(二)}
+      reviewed_points: {label: 特例单议核定的病例分值, type: number, min: 0, citation: 三(二)}
+    rules:
+      points:
+        overrides: dip_point_method
+        label: 病例分值
+        type: number
+        formula: |
+          if special_review then reviewed_points
+          else disease_score * applied_coefficient * cost_adjustment
+        rounding: {places: 4}
+        citation: 三(二)
+"""
+
+
+def test_reviewed_points_replace_the_formula_for_a_special_case(tmp_path):
+    # C1 reviewed: 1500.5 points (instead of 1320); C2 not reviewed: 720; total 2220.5
+    # point value 18,360 / 2220.5: 2220.5 × 8 = 17,764, rest 596; 2220.5 × 0.2684 = 595.9822, rest 0.0178;
+    #   0.0178 / 2220.5 = 0.0000080 -> 8.2684080… -> 8.2684
+    # H1 1500.5 × 8.2684 = 12,402.6 + 4.1342 = 12,406.7342; × 80% = 9,925.38736 -> 9,925.39
+    # H2 720 × 8.2684 = 5,953.248; × 75% = 4,464.936 -> 4,464.94
+    program = _program(tmp_path, REVIEWED)
+    cases = [dict(FACTS["cases"][0], special_review=True, reviewed_points="1500.5"),
+             dict(FACTS["cases"][1], special_review=False, reviewed_points="0")]
+    result = _run(program, {"cases": cases})
+    assert _column(result, program, "case.points") == {"C1": D("1500.5"), "C2": D("720")}
+    assert result.values["point_value"] == D("8.2684")
+    assert _column(result, program, "institution.dip_payable") == {"H1": D("9925.39"), "H2": D("4464.94")}
