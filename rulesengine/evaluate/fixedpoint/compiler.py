@@ -290,17 +290,21 @@ def _key_codes(parts: list) -> tuple[list, Any]:
     n = max(size_of(part) for part in parts)
     codes, columns, span = np.zeros(n, dtype=np.int64), [], 1
     for part in parts:
-        if not isinstance(part, (Objects, Flags)):
-            raise Unsupported("a table keyed by numbers")
-        try:
+        if isinstance(part, Flags):
             unique, inverse = np.unique(part.arr, return_inverse=True)
-        except TypeError:
-            raise Unsupported("table keys that do not sort") from None
+            unique = unique.tolist()
+        elif isinstance(part, Objects):  # codes by first appearance: hashing, no sort of strings
+            values = part.arr.ravel().tolist()
+            unique = list(dict.fromkeys(values))
+            inverse = np.array(list(map({value: i for i, value in enumerate(unique)}.__getitem__, values)),
+                               dtype=np.int64)
+        else:
+            raise Unsupported("a table keyed by numbers")
         span *= max(len(unique), 1)
         if span >= 2 ** 62:
             raise Unsupported("too many distinct keys")
         codes = codes * len(unique) + np.broadcast_to(inverse.ravel(), (n,))
-        columns.append(unique.tolist())
+        columns.append(unique)
     if len(columns) == 1:
         return columns[0], codes
     combined, inverse = np.unique(codes, return_inverse=True)
