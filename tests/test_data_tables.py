@@ -2,8 +2,8 @@
 
 Fixture tests/fixtures/dip_catalogue.yaml: ``catalogue_score[dip_code, insurance_type]`` and
 ``level_coefficient[level]`` come with the facts; ``adjustment_rate`` is open with default 0%.
-Its own tests (run by tests/test_rulesets.py-style ``rulesengine test`` and tests/test_fastpath.py)
-hold the hand-worked values; here: a generated 10,000-row catalogue on both back-ends, located
+Its own tests hold the hand-worked values (run here with ``rulesengine test``; tests/test_fastpath.py
+compares the two back-ends on them); here also: a generated 10,000-row catalogue on both back-ends, located
 errors for bad rows and for a key with no row, type errors of a look-up, and where a
 parameter's value came from.
 """
@@ -15,11 +15,9 @@ import pathlib
 from decimal import Decimal as D
 
 import pytest
-import yaml
 
 from conftest import METADATA
 from rulesengine.cli import main
-from rulesengine.core.errors import CheckFailed
 from rulesengine.check.model import FactSet
 from rulesengine.evaluate.driver import load_program
 from rulesengine.evaluate.facts import bind_facts, example_facts
@@ -41,6 +39,11 @@ def _raw(program) -> dict:
 
 def _bind(program, raw: dict) -> dict:
     return bind_facts(program.ruleset, FactSet(raw, lambda path: None, lambda path: None))
+
+
+def test_the_fixture_s_own_hand_worked_tests_pass(capsys):
+    assert main(["test", str(FIXTURE)]) == 0, capsys.readouterr()
+    assert "2 passed, 0 failed" in capsys.readouterr().out
 
 
 def _catalogue(groups: int) -> tuple[list[dict], dict]:
@@ -235,3 +238,26 @@ rules:
 """)
     assert main(["validate", str(path)]) == 2
     assert "t.yaml:10:" in capsys.readouterr().err
+
+
+def test_batch_takes_a_catalogue_given_in_its_facts(tmp_path, capsys):
+    """Institutions and cases as CSV tables, the two data tables in --facts; the per-institution
+    results are the fixture's hand-worked values (test default_adjustment)."""
+    (tmp_path / "institutions.csv").write_text("code,level\nH1,三级\nH2,二级\n", encoding="utf-8")
+    (tmp_path / "cases.csv").write_text("id,institution,dip_code,insurance_type\nC1,H1,A01,职工\nC2,H1,B02,居民\n"
+                                        "C3,H2,A01,居民\nC4,H2,B02,职工\n", encoding="utf-8")
+    (tmp_path / "facts.yaml").write_text("""\
+dip_budget: 3253537.90
+catalogue_score:
+  - {dip_code: A01, insurance_type: 职工, value: 1168.0572}
+  - {dip_code: A01, insurance_type: 居民, value: 1100.5}
+  - {dip_code: B02, insurance_type: 职工, value: 500.25}
+  - {dip_code: B02, insurance_type: 居民, value: 480}
+level_coefficient: [{key: 三级, value: 1.1}, {key: 二级, value: 0.9}]
+""", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    status = main(["batch", str(FIXTURE), "--table", str(tmp_path / "institutions.csv"),
+                   "--table", str(tmp_path / "cases.csv"), "--facts", str(tmp_path / "facts.yaml"), "-o", str(out)])
+    assert status == 0, capsys.readouterr().err
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert rows[1:] == ["H1,1812.8629,1812862.90,", "H2,1440.675,1440675.00,"]

@@ -187,6 +187,9 @@ class FastProgram:
         a value is beyond what the back-end holds (34 integer digits, MAX_SCALE places): the
         caller then runs the Decimal back-end."""
         order, targets = self.graph.plan(targets)
+        given = {name: scalars[name] for name in self.program.supplied if name in scalars and name not in tables}
+        if given:  # a table supplied with the facts (batch --facts): held among the tables
+            tables = {**tables, **given}
         values: dict[str, Any] = {}
         result = FastResult(targets, values, tables, rows or 1)
         result.row_mode = rows is not None
