@@ -21,7 +21,7 @@ from rulesengine.cli import main
 from rulesengine.check.model import FactSet
 from rulesengine.evaluate.driver import load_program
 from rulesengine.evaluate.facts import bind_facts, example_facts
-from rulesengine.evaluate.fixedpoint import FastProgram
+from rulesengine.evaluate.fixedpoint import FastProgram, table_from_records
 from rulesengine.views.report import run_json
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -71,6 +71,10 @@ def test_a_10000_row_catalogue_gives_each_case_its_row_on_both_back_ends(program
     fast = FastProgram(program).evaluate(facts)
     assert not decimal_path.errors and not fast.errors
     assert run_json(program, fast) == run_json(program, decimal_path)
+    # ... and the fixed-point back-end computed every look-up itself (no rule sent to the Decimal path)
+    tables = {name: table_from_records(program.ruleset, facts[name]) for name in ("institutions", "cases")}
+    scalars = {name: facts[name] for name in ("dip_budget", "catalogue_score", "level_coefficient")}
+    assert FastProgram(program).run(tables, scalars).fallbacks == {}
     # each case's score is its own row of the catalogue (the property a look-up must have)
     for case, score in zip(raw["cases"], decimal_path.values["case.score"]):
         assert score == scores[(case["dip_code"], case["insurance_type"])]
