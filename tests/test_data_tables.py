@@ -95,7 +95,7 @@ def test_a_key_with_no_row_names_the_key_and_the_record(program, backend):
     message = str(errors[0])
     assert "catalogue_score" in message and "dip_code='Z99'" in message and "insurance_type='居民'" in message
     assert "record 'C3' of 'cases'" in message
-    assert errors[0].span.line == 64  # the formula of case.score in the fixture
+    assert errors[0].span.line == 65  # the formula of case.score in the fixture
     assert "case.score" in result.skipped or "case.score" not in result.values
 
 
@@ -119,6 +119,7 @@ catalogue_score:
   - {dip_code: A03, insurance_type: 居民, value: 一千}
   - {dip_code: A04, insurance_type: 居民, score: 3.0}
   - {dip_code: A05, value: 3.0}
+  - {dip_code: A06, insurance_type: 居民, value: -1}
 level_coefficient: {key: 三级, value: 1.1}
 institutions: [{code: H1, level: 三级}]
 cases: [{id: C1, institution: H1, dip_code: A01, insurance_type: 职工}]
@@ -138,7 +139,8 @@ def test_bad_rows_are_each_reported_at_their_line(tmp_path, capsys):
         (7, "unknown-fact", "no column 'score'"),
         (7, "bad-fact", "lacks the column 'value'"),
         (8, "bad-fact", "lacks the column 'insurance_type'"),
-        (9, "bad-fact", "is a list of rows"),             # level_coefficient given as one mapping
+        (9, "constraint", "-1 is below the minimum 0"),    # the table's min: 0
+        (10, "bad-fact", "is a list of rows"),             # level_coefficient given as one mapping
     ]
     for line, code, words in expected:
         assert any(f"facts.yaml:{line}:" in row and f"[{code}]" in row and words in row
@@ -265,3 +267,11 @@ level_coefficient: [{key: 三级, value: 1.1}, {key: 二级, value: 0.9}]
     assert status == 0, capsys.readouterr().err
     rows = out.read_text(encoding="utf-8").splitlines()
     assert rows[1:] == ["H1,1812.8629,1812862.90,", "H2,1440.675,1440675.00,"]
+
+
+def test_rows_in_the_ruleset_keep_within_the_table_s_bounds(tmp_path, capsys):
+    path = _ruleset(tmp_path, INLINE.replace("    value_type: number\n", "    value_type: number\n    max: 1.15\n")
+                    .replace("{level: 二级, value: 0.9}", "{level: 二级, surgical: false, value: 0.9}"))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "t.yaml:19:44: error[bad-value]" in err and "1.2 is above the maximum 1.15" in err, err

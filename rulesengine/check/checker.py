@@ -14,11 +14,11 @@ import os
 
 from ..load import ast
 from ..core.datatypes import (BOOLEAN, BUILTIN, NUMBER, Type,
-                        ValueProblem, coerce)
+                        ValueProblem, coerce, display)
 from ..load.document import Document
 from ..core.errors import (BadValueError, CheckFailed, DuplicateIdError,
                      IncompleteTableError, RulesError, TypeMismatchError, UnknownNameError, did_you_mean, flatten)
-from .model import (Check, Clause, DatedValue, Declaration, Entity, Example, FactSet, Input,
+from .model import (Check, Clause, outside, DatedValue, Declaration, Entity, Example, FactSet, Input,
                     Metadata, Module, Parameter, Rounding, Rule, Ruleset, Table, TestCase)
 from ..core.i18n import _, context_of, kind_name
 from ..load.parser import parse_formula
@@ -338,7 +338,9 @@ class _Checker:
         if value_type is None or any(t is None for _name, t in columns):
             return None
         table = Table(**common, type=value_type, key_type=columns[0][1], columns=columns,
-                      supplied=spec["rows"] == "facts")
+                      supplied=spec["rows"] == "facts",
+                      minimum=self._value(spec["min"], value_type, path + ("min",)) if "min" in spec else None,
+                      maximum=self._value(spec["max"], value_type, path + ("max",)) if "max" in spec else None)
         if not table.supplied:
             table.rows = self._rows(table, spec["rows"])
         return table
@@ -358,6 +360,12 @@ class _Checker:
             keys = [self._value(row[name], type_, path + (name,)) for name, type_ in table.columns]
             key = keys[0] if len(keys) == 1 else tuple(keys)
             value = self._value(row["value"], table.type, path + ("value",))
+            if value is not None and outside(table, value):
+                self.fail(BadValueError(_("table '{id}': {value} is {bound}").format(
+                                            id=table.id, value=display(value, table.type),
+                                            bound=outside(table, value)),
+                                        span=self.doc.span(path + ("value",)),
+                                        hint=_("the table's min and max bound every row")))
             if key in rows:
                 self.fail(DuplicateIdError(_("table '{id}' has two rows for {key}").format(id=table.id, key=repr(key)),
                                            span=self.doc.span(path + (table.columns[0][0],)),

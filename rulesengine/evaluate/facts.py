@@ -16,7 +16,7 @@ from ..core.errors import (CheckFailed, ConstraintError, DuplicateIdError, FactE
                      RulesError, UnknownFactError, UsageError, did_you_mean)
 from ..core.i18n import _, kind_name
 from ..load.loader import load_facts
-from ..check.model import FactSet, Input, Parameter, Ruleset, Table
+from ..check.model import FactSet, Input, Parameter, Ruleset, Table, outside
 from .records import bind_records
 from .semantics import as_decimal
 
@@ -126,13 +126,7 @@ def check_fact_sets(ruleset: Ruleset) -> None:
 
 
 def _outside(decl: Input | Parameter, value: Any) -> str | None:
-    if not isinstance(decl, Input):
-        return None
-    if decl.minimum is not None and value < decl.minimum:
-        return _("below the minimum {limit}").format(limit=display(decl.minimum, decl.type))
-    if decl.maximum is not None and value > decl.maximum:
-        return _("above the maximum {limit}").format(limit=display(decl.maximum, decl.type))
-    return None
+    return outside(decl, value) if isinstance(decl, Input) else None
 
 
 def bind_table(table: Table, raw: Any, facts: FactSet, path: tuple, errors: list[RulesError]) -> dict:
@@ -146,7 +140,6 @@ def bind_table(table: Table, raw: Any, facts: FactSet, path: tuple, errors: list
                                 span=facts.span_of(path), hint=_("write {name}: [{row}, ...]").format(
                                     name=table.id, row=example)))
         return {}
-    types = dict(table.columns, value=table.type)
     rows: dict = {}
     for i, item in enumerate(raw):
         where = path + (i,)
@@ -154,31 +147,8 @@ def bind_table(table: Table, raw: Any, facts: FactSet, path: tuple, errors: list
             errors.append(FactError(_("a row of table '{name}' must be a mapping of columns").format(name=table.id),
                                     span=facts.span_of(where), hint=_("write {row}").format(row=example)))
             continue
-        cells, ok = [], True
-        for column in item:
-            if column not in types:
-                ok = False
-                errors.append(UnknownFactError(
-                    _("table '{name}' has no column '{column}'").format(name=table.id, column=column),
-                    span=facts.key_span_of(where + (column,)),
-                    hint=did_you_mean(column, columns) or _("columns: {columns}").format(columns=", ".join(columns))))
-        for column in columns:
-            if column not in item:
-                ok = False
-                errors.append(FactError(_("row {row} of table '{name}' lacks the column '{column}'").format(
-                                            row=i + 1, name=table.id, column=column),
-                                        span=facts.span_of(where), hint=_("write {row}").format(row=example)))
-                continue
-            try:
-                cells.append(as_decimal(coerce(item[column], types[column])))
-            except ValueProblem as problem:
-                ok = False
-                errors.append(FactError(_("table '{name}' ({label}), row {row}, column '{column}': {problem} "
-                                          "(expected {type})").format(
-                                            name=table.id, label=table.label, row=i + 1, column=column,
-                                            problem=problem.message, type=types[column]),
-                                        span=facts.span_of(where + (column,)), hint=problem.hint))
-        if not ok:
+        cells = _table_row(table, item, i, facts, where, errors)
+        if cells is None:
             continue
         key = cells[0] if len(cells) == 2 else tuple(cells[:-1])
         if key in rows:
@@ -189,3 +159,41 @@ def bind_table(table: Table, raw: Any, facts: FactSet, path: tuple, errors: list
             continue
         rows[key] = cells[-1]
     return rows
+
+
+def _table_row(table: Table, item: dict, i: int, facts: FactSet, where: tuple,
+               errors: list[RulesError]) -> list | None:
+    """One row's typed cells (key columns, then the value), or None after reporting its problems."""
+    types = dict(table.columns, value=table.type)
+    example = "{" + ", ".join(f"{name}: ..." for name in types) + "}"
+    problems = len(errors)
+    for column in item:
+        if column not in types:
+            errors.append(UnknownFactError(
+                _("table '{name}' has no column '{column}'").format(name=table.id, column=column),
+                span=facts.key_span_of(where + (column,)),
+                hint=did_you_mean(column, types) or _("columns: {columns}").format(columns=", ".join(types))))
+    cells = []
+    for column, type_ in types.items():
+        if column not in item:
+            errors.append(FactError(_("row {row} of table '{name}' lacks the column '{column}'").format(
+                                        row=i + 1, name=table.id, column=column),
+                                    span=facts.span_of(where), hint=_("write {row}").format(row=example)))
+            continue
+        try:
+            cells.append(as_decimal(coerce(item[column], type_)))
+        except ValueProblem as problem:
+            errors.append(FactError(_("table '{name}' ({label}), row {row}, column '{column}': {problem} "
+                                      "(expected {type})").format(
+                                        name=table.id, label=table.label, row=i + 1, column=column,
+                                        problem=problem.message, type=type_),
+                                    span=facts.span_of(where + (column,)), hint=problem.hint))
+            continue
+        bound = outside(table, cells[-1]) if column == "value" else None
+        if bound:
+            errors.append(ConstraintError(_("table '{name}' ({label}), row {row}: {value} is {bound}").format(
+                                              name=table.id, label=table.label, row=i + 1,
+                                              value=display(cells[-1], type_), bound=bound),
+                                          span=facts.span_of(where + (column,)),
+                                          hint=_("the table's min and max bound every row")))
+    return cells if len(errors) == problems else None
