@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import glob
 import os
+import signal
 import sys
+import threading
 from datetime import date
 from typing import Sequence
 
@@ -154,11 +156,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_parser().parse_args(argv)
     except SystemExit as stop:
         return int(stop.code or 0)
+    installed = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if installed else None
     try:
         return _COMMANDS[args.command](args)
     except RulesError as err:
         _report(err)
         return EXIT_INVALID
+    except Terminated:
+        print(_("terminated"), file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(_("interrupted"), file=sys.stderr)
         return 130
@@ -169,6 +176,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "RULESENGINE_DEBUG=1 for the traceback and report it").format(
                     error=f"{type(exc).__name__}: {exc}"), file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM: raised where the program is, so that, as on Ctrl-C, every ``finally`` runs
+    (temporary files are removed) and the command exits with 143 (128 + 15)."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
 
 
 def _take_language(argv: list[str]) -> list[str]:

@@ -119,3 +119,27 @@ def _both(tmp_path, formula: str, kind: str, facts: dict) -> tuple[str, str]:
 ])
 def test_the_plain_form_of_a_result_is_the_same_on_both_back_ends(tmp_path, formula, facts, want):
     assert _both(tmp_path, formula, "number", facts) == (want, want)
+
+
+def test_a_record_that_fails_fails_alone_on_both_back_ends():
+    """Zibo's example without H003's cases: H003's payment ratio divides by a DIP cost of 0."""
+    import copy
+
+    from rulesengine.load.loader import load_ruleset
+    zibo = ROOT / "rulesets" / "zibo_2025.yaml"
+    program = load_program(str(zibo))
+    facts = copy.deepcopy(dict(load_ruleset(str(zibo)).value["examples"]["zibo_2025_city"]["facts"]))
+    facts["cases"] = [case for case in facts["cases"] if case["institution"] != "H003"]
+    bound = bind_facts(program.ruleset, FactSet(facts, lambda p: SPAN, lambda p: SPAN))
+    results = [program.evaluate(bound), FastProgram(program).evaluate(bound)]
+    for result in results:
+        errors = [str(e) for e in result.errors]
+        assert "record 'H003' of institutions: division by zero" in errors[0]
+        # the city total that needs H003 fails and names it; nothing per record is lost for the others
+        assert "cannot be computed: it needs 'institution.dip_payable_unscaled' of 1 record" in errors[1]
+        assert "'H003'" in errors[1]
+        # payment ratio = fund accounting / DIP cost: H001 0.75, H002 0.70 (the ruleset's example), H003 none
+        assert result.values["institution.payment_ratio"] == [Decimal("0.75"), Decimal("0.7"), None]
+        assert result.values["institution.dip_payable_unscaled"][2] is None
+        assert result.skipped["city_settlement_total"] == "dip_payable_unscaled_total"
+    assert results[0].values["institution.dip_payable_unscaled"] == results[1].values["institution.dip_payable_unscaled"]

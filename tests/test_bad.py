@@ -85,4 +85,4 @@ def test_facts_cases_base_ruleset_is_valid(capsys, monkeypatch):
 
 
 def test_catalogue_is_not_empty():
-    assert len(CASES) >= 157
+    assert len(CASES) >= 192

@@ -83,15 +83,17 @@ def _excel_cell(value: str):
 
 
 def _read(path: pathlib.Path) -> list[dict]:
+    """A written table: CSV (UTF-8 with BOM), JSON Lines, or the first sheet of a workbook
+    (Chinese labels in row 1, ids in row 2)."""
     if path.suffix == ".csv":
-        with open(path, encoding="utf-8", newline="") as handle:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
             return list(csv.DictReader(handle))
     if path.suffix == ".jsonl":
         return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     openpyxl = pytest.importorskip("openpyxl")
     sheet = openpyxl.load_workbook(path).worksheets[0]
     rows = list(sheet.iter_rows(values_only=True))
-    return [dict(zip(rows[0], (_text(v) for v in row))) for row in rows[1:]]
+    return [dict(zip(rows[1], (_text(v) for v in row))) for row in rows[2:]]
 
 
 def _by_key(rows: list[dict], key: str = "code") -> dict:
@@ -131,7 +133,7 @@ def test_bad_rows_are_reported_with_file_row_and_column(tmp_path, capsys):
         if name == "cases":
             rows[2]["cost"] = "100000.005"   # C03, file row 4: three decimals
             rows[5]["norm_cost"] = ""       # C06, file row 7: missing
-            rows[6]["grassroots_disease"] = "是"  # C07, row 8: not a boolean
+            rows[6]["grassroots_disease"] = "也许"  # C07, row 8: not a boolean (是/否 are: tests/test_tables_in.py)
     args, folder = _zibo_tables(tmp_path, edit=spoil)
     out = folder / "out.csv"
     status = main(["batch", str(ZIBO), *args, "-o", str(out)])

@@ -45,7 +45,7 @@ GROUP_FIELDS = [
     "last_month_declared", "general_outpatient", "chronic_outpatient", "two_diseases_outpatient",
     "other_fund_spending", "dip_settlement_total", "dip_inpatient_cost", "fund_accounting_amount",
     "prepaid_total", "smart_audit_deduction", "assessment_grade", "violation_penalized",
-    "reasonable_overspend", "clearing_year", "clearing_completed_on"]
+    "reasonable_overspend", "compliant_surplus", "clearing_year", "clearing_completed_on"]
 BASE_DISEASE_COST_FEN = 800_000  # the benchmark disease: 8,000.00 yuan
 
 
@@ -236,6 +236,9 @@ def group_arrays(n_groups: int, seed: int = 1) -> dict:
                                        p=[0.3, 0.4, 0.25, 0.05]),
         "violation_penalized": rng.random(n_groups) < 0.05,
         "reasonable_overspend": np.floor(overspend * 0.45).astype(np.int64),
+        # no surplus retained (a valid answer for every group: the retained part is what the
+        # year-end assessment recognises, and it never exceeds the actual surplus)
+        "compliant_surplus": np.zeros(n_groups, dtype=np.int64),
         "clearing_year": np.full(n_groups, 2024),
         "clearing_completed_on": rng.choice(np.array(["2025-05-20", "2025-06-30", "2025-07-15"], dtype=object),
                                             n_groups, p=[0.6, 0.3, 0.1]),

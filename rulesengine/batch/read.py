@@ -1,25 +1,36 @@
-"""Tables in -> typed columns: CSV, JSON Lines and .xlsx rows read, each cell typed and bounded,
-bad cells reported with their file, row and column."""
+"""Tables in -> typed columns: headers matched to fields, cells typed column-wise, bad rows
+reported with their file, row and column.
+
+A header is a field's id, its label, or a name the ``--columns`` mapping file gives it
+(:func:`load_mapping`). Reading the file itself is :mod:`.tables`; typing the cells is
+:mod:`.columns`, through the coercion the facts reader uses.
+"""
 
 from __future__ import annotations
 
-import csv
-import gc
-import json
-import os
 import re
 from array import array
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Iterator
 
-from ..core.datatypes import FEN, ValueProblem, coerce, display
-from ..core.errors import UsageError, did_you_mean
-from ..check.model import Input
+import pyarrow as pa
+import pyarrow.compute as pc
 
-FORMATS = (".csv", ".jsonl", ".xlsx")
+from ..check.model import Input
+from ..core.cells import UNITS, fact_message
+from ..core.datatypes import ValueProblem
+from ..core.errors import TableHeaderError, UsageError, did_you_mean
+from ..core.i18n import _, severity_name
+from ..core.source import Span
+from .columns import Column, Constraint, Missing, _listed, _raw
+from .tables import FORMATS, Table, read_table
+
+__all__ = ["FORMATS", "CHUNK", "BadCell", "Column", "Loaded", "TableOptions", "load_collection",
+           "read_rows", "load_mapping", "map_header", "cell_problem", "column_for"]
+
 SHOWN_ERRORS = 20  # bad rows printed on stderr; all of them go to the error report
+CHUNK = 65536  # rows written together
+_PLAIN = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?")  # a plain decimal (batch/write.py imports it)
 
 
 @dataclass
@@ -33,279 +44,159 @@ class BadCell:
     message: str
 
     def line(self) -> str:
-        where = f"{self.file}:{self.row}"
-        column = f" column '{self.column}'" if self.column else ""
-        return f"{where}:{column} error[{self.code}]: {self.message}"
+        column = _(" column '{column}'").format(column=self.column) if self.column else ""
+        return f"{self.file}:{self.row}:{column} {severity_name('error')}[{self.code}]: {self.message}"
 
 
-# --- reading tables -------------------------------------------------------------------------------
-def read_rows(path: str) -> tuple[list[str], Iterator[tuple[int, list]]]:
-    """(header, iterator of (row number, cells)) for a CSV, JSON Lines or .xlsx file.
+@dataclass
+class MappedColumn:
+    """A bureau's column name -> a field (the first of ``fields`` the table's records have, so one
+    name may give ``code`` in one table and ``institution`` in another; none: the column is
+    ignored), with an optional unit and value map."""
 
-    Cells are text (CSV), JSON values with decimals kept as text (JSON Lines), or what
-    openpyxl gives (.xlsx). An empty cell is None. Rows are produced one at a time.
-    """
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix not in FORMATS:
-        raise UsageError(f"'{path}': unknown table format '{suffix or '(none)'}'",
-                         hint="tables are .csv, .jsonl or .xlsx files")
-    if not os.path.isfile(path):
-        raise UsageError(f"'{path}': no such file", hint="check the path of --table")
-    if suffix == ".csv":
-        handle = open(path, encoding="utf-8-sig", newline="")
-        reader = csv.reader(handle)
-        header = [h.strip() for h in next(reader, [])]
-
-        def csv_rows():
-            with handle:
-                for number, cells in enumerate(reader, 2):
-                    if not "".join(cells).strip():
-                        continue
-                    yield number, cells  # a blank cell is a missing value
-        return header, csv_rows()
-    if suffix == ".jsonl":
-        handle = open(path, encoding="utf-8")
-        first = None
-        lines = enumerate(handle, 1)
-        for number, line in lines:
-            if line.strip():
-                first = (number, line)
-                break
-        if first is None:
-            handle.close()
-            return [], iter(())
-        try:
-            record = json.loads(first[1], parse_float=str)
-        except ValueError as exc:
-            raise UsageError(f"{path}:{first[0]}: not a JSON object: {exc}") from None
-        if not isinstance(record, dict):
-            raise UsageError(f"{path}:{first[0]}: each line must be a JSON object")
-        header = list(record)
-
-        def json_rows():
-            with handle:
-                yield first[0], _json_cells(record, header)
-                for number, line in lines:
-                    if not line.strip():
-                        continue
-                    try:
-                        item = json.loads(line, parse_float=str)
-                    except ValueError:
-                        yield number, ValueError("not a JSON object")
-                        continue
-                    if not isinstance(item, dict):
-                        yield number, ValueError("not a JSON object")
-                        continue
-                    extra = [k for k in item if k not in header]
-                    if extra:
-                        yield number, ValueError(f"unknown field '{extra[0]}'")
-                        continue
-                    yield number, _json_cells(item, header)
-        return header, json_rows()
-    from openpyxl import load_workbook  # lazily: only .xlsx tables need it
-    book = load_workbook(path, read_only=True, data_only=True)
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-
-    def xlsx_rows():
-        try:
-            for number, cells in enumerate(rows, 2):
-                cells = [None if (isinstance(c, str) and not c.strip()) else c for c in cells]
-                if all(c is None for c in cells):
-                    continue
-                yield number, list(cells)
-        finally:
-            book.close()
-    return header, xlsx_rows()
+    fields: tuple[str, ...]
+    unit: str | None = None
+    values: dict | None = None
 
 
-def _json_cells(record: dict, header: list[str]) -> list:
-    return [record.get(name) for name in header]
+@dataclass
+class TableOptions:
+    """How tables are read: ``--encoding`` and the ``--columns`` mapping."""
+
+    encoding: str | None = None
+    columns: dict[str, MappedColumn] = field(default_factory=dict)
 
 
-_MONEY = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]{1,2}))?")
-_PLAIN = re.compile(r"(-?)(0|[1-9][0-9]*)(?:\.([0-9]+))?")
-_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
-_MONEY_CHUNK = re.compile(r"(?:-?(?:0|[1-9][0-9]{0,15})\.[0-9][0-9]\n)*")  # below 10^16 yuan
-_INTEGER_CHUNK = re.compile(r"(?:-?(?:0|[1-9][0-9]{0,17})\n)*")
-CHUNK = 65536  # rows parsed together
+def load_mapping(path: str) -> dict[str, MappedColumn]:
+    """Read a ``--columns`` file: ``columns: {header: field, header: {field, unit, values}}`` and
+    ``ignore: [header, ...]`` (an export's columns no field needs)."""
+    from ..load.document import load_document
+    doc = load_document(path)
+    columns = doc.value.get("columns") if isinstance(doc.value, dict) else None
+    ignore = doc.value.get("ignore", []) if isinstance(doc.value, dict) else []
+    if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
+        raise UsageError(_("'{path}': ignore is a list of column names").format(path=path),
+                         span=doc.span(("ignore",)), hint=_("for example ignore: [psn_no, psn_name]"))
+    if not isinstance(columns, dict):
+        raise UsageError(_("'{path}': a column mapping is 'columns:' with a line per column").format(path=path),
+                         span=doc.span(()), hint=_("columns:\n    fixmedins_code: code\n    medfee_sumamt: "
+                                                   "{field: cost, unit: 元}"))
+    out = {name: MappedColumn(()) for name in ignore}
+    for header, spec in columns.items():
+        if not isinstance(spec, dict):
+            spec = {"field": spec}
+        where = doc.span(("columns", header))
+        candidates = spec.get("field")
+        candidates = [candidates] if isinstance(candidates, str) else candidates
+        if not isinstance(candidates, list) or not candidates or not all(isinstance(c, str) for c in candidates) \
+                or set(spec) - {"field", "unit", "values"}:
+            raise UsageError(_("column '{header}': expected a field id, or field/unit/values").format(
+                header=header), span=where, hint=_("for example {field: cost, unit: 万元, values: {Y: 是}}"))
+        unit, values = spec.get("unit"), spec.get("values")
+        if unit is not None and unit not in sum(UNITS.values(), ()):
+            raise UsageError(_("column '{header}': unknown unit '{unit}'").format(header=header, unit=unit),
+                             span=where, hint=_("units: 元 or 万元 for money, % for rates"))
+        if values is not None and not isinstance(values, dict):
+            raise UsageError(_("column '{header}': values must map the table's words to the field's").format(
+                header=header), span=where, hint=_("for example values: {Y: 是, N: 否}"))
+        out[str(header)] = MappedColumn(tuple(candidates), unit,
+                                        {str(k): _word(v) for k, v in (values or {}).items()})
+    return out
 
 
-def _cell_text(value: Any) -> Any:
-    """Excel numbers to the decimal text they show; other values as they are."""
-    if isinstance(value, float):
-        text = repr(value)
-        if "e" in text or "E" in text:
-            text = f"{Decimal(text):f}"
-        return text[:-2] if text.endswith(".0") else text
-    if isinstance(value, datetime):
-        return value.date()
-    return value
+def _word(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
-class Column:
-    """One field's parsed values, stored compactly: scaled integers for numbers."""
-
-    def __init__(self, decl: Input):
-        self.decl = decl
-        self.kind = decl.type.kind
-        self.numeric = self.kind in ("money", "rate", "number", "integer")
-        self.ints = array("q")
-        self.scales = array("b")
-        self.big: dict[int, int] = {}  # row -> integer beyond int64 (stored as 0 in ints)
-        self.items: list = []  # booleans, enum values, codes, dates
-        self.low, self.high = getattr(decl, "minimum", None), getattr(decl, "maximum", None)
-
-    def parse(self, raw: Any) -> tuple:
-        """The typed value of a cell, as (ints, scale) for numbers; raises ValueProblem."""
-        raw = _cell_text(raw)
-        kind = self.kind
-        if kind == "boolean":
-            if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
-                return (raw.strip().lower() == "true",)
-            return (coerce(raw, self.decl.type),)
-        if not self.numeric:
-            if kind == "date" and isinstance(raw, date):
-                return (raw,)
-            return (coerce(raw, self.decl.type),)
-        text = raw.strip() if isinstance(raw, str) else raw
-        match = None
-        if isinstance(text, str):
-            match = (_MONEY if kind == "money" else _INTEGER if kind == "integer" else _PLAIN).fullmatch(text)
-        elif isinstance(text, int) and not isinstance(text, bool):
-            match = _PLAIN.fullmatch(str(text))
-        if match is not None and kind != "integer":
-            sign, whole, fraction = match.groups()
-            fraction = fraction or ""
-            if kind == "money":
-                fraction = fraction.ljust(2, "0")
-            ints = int(whole + fraction) if fraction else int(whole)
-            value = (-ints if sign else ints), len(fraction)
-        elif match is not None:
-            value = int(text), 0
-        else:
-            typed = coerce(raw, self.decl.type)
-            if isinstance(typed, int):
-                value = typed, 0
-            else:
-                if kind == "money":
-                    typed = typed.quantize(FEN)
-                sign, digits, exponent = typed.as_tuple()
-                ints = int("".join(map(str, digits)) or "0") * (10 ** exponent if exponent > 0 else 1)
-                value = (-ints if sign else ints), max(-exponent, 0)
-        if kind == "money" and (abs(value[0]) >= 10 ** 20):
-            raise ValueProblem(f"'{raw}' is too large for an amount (at least 10^18)",
-                               "amounts are in yuan, below 10^18")
-        if self.low is not None or self.high is not None:
-            number = Decimal(value[0]).scaleb(-value[1])
-            if self.low is not None and number < self.low:
-                raise _Constraint(f"{display(number, self.decl.type)} is below the minimum "
-                                  f"{display(self.low, self.decl.type)}")
-            if self.high is not None and number > self.high:
-                raise _Constraint(f"{display(number, self.decl.type)} is above the maximum "
-                                  f"{display(self.high, self.decl.type)}")
-        return value
-
-    def extend_texts(self, texts: list) -> bool:
-        """Parse a chunk of cells at once when all are in the plain common form (amounts
-        with two decimals, whole numbers, true/false, declared enum values, codes); False
-        when any is not, and the chunk goes cell by cell (for exact messages)."""
-        if not texts or set(map(type, texts)) != {str}:
-            return False
-        kind = self.kind
-        if kind in ("money", "integer"):
-            joined = "\n".join(texts)
-            pattern = _MONEY_CHUNK if kind == "money" else _INTEGER_CHUNK
-            if not pattern.fullmatch(joined + "\n"):
-                return False
-            ints = list(map(int, joined.replace(".", "").split("\n")))
-            shift = 2 if kind == "money" else 0
-            low = None if self.low is None else self.low.scaleb(shift)
-            high = None if self.high is None else self.high.scaleb(shift)
-            if (low is not None and min(ints) < low) or (high is not None and max(ints) > high):
-                return False
-            self.ints.extend(ints)
-            self.scales.extend([shift] * len(ints))
-            return True
-        if self.numeric or kind == "date":
-            return False
-        if kind == "boolean":
-            if texts.count("true") + texts.count("false") != len(texts):
-                return False
-            self.items.extend(map("true".__eq__, texts))
-            return True
-        if kind == "enum":
-            if not set(texts) <= set(self.decl.type.values):
-                return False
-            self.items.extend(texts)
-            return True
-        stripped = list(map(str.strip, texts))
-        if not all(stripped):
-            return False
-        self.items.extend(stripped)
-        return True
-
-    def append(self, value: tuple) -> None:
-        if not self.numeric:
-            self.items.append(value[0])
-            return
-        ints, scale = value
-        if -2 ** 63 < ints < 2 ** 63:
-            self.ints.append(ints)
-        else:
-            self.big[len(self.ints)] = ints
-            self.ints.append(0)
-        self.scales.append(scale)
-
-    def __len__(self) -> int:
-        return len(self.ints) if self.numeric else len(self.items)
-
-    def python(self) -> list:
-        """The values as the Decimal path types them (Decimal, int, bool, str, date)."""
-        if not self.numeric:
-            return list(self.items)
-        out = []
-        for row, (ints, scale) in enumerate(zip(self.ints, self.scales)):
-            ints = self.big.get(row, ints)
-            if self.kind == "integer":
-                out.append(int(ints))
-            elif self.kind == "money":
-                out.append(Decimal(ints).scaleb(-2))
-            else:
-                out.append(Decimal(ints).scaleb(-scale) if scale else Decimal(ints))
-        return out
-
-    def vector(self):
-        """The values as a fast-path column."""
-        import numpy as np
-
-        from ..evaluate.fixedpoint import Fixed, Flags, Objects, fixed_from_parts
-        if not self.numeric:
-            if self.kind == "boolean":
-                return Flags(np.array(self.items, dtype=bool))
-            arr = np.empty(len(self.items), dtype=object)
-            arr[:] = self.items
-            return Objects(arr)
-        ints = np.frombuffer(self.ints, dtype=np.int64) if len(self.ints) else np.zeros(0, dtype=np.int64)
-        scales = np.frombuffer(self.scales, dtype=np.int8) if len(self.scales) else np.zeros(0, dtype=np.int8)
-        if self.big or (len(scales) and int(scales.max()) > 18):
-            values = [self.big.get(i, v) for i, v in enumerate(ints.tolist())]
-            return fixed_from_parts(values, scales.tolist())
-        scale = int(scales.max()) if len(scales) else 0
-        if len(scales) and int(scales.min()) == scale:
-            return Fixed(ints, scale)  # a view of the array: read, never written
-        factor = np.power(10, (scale - scales).astype(np.int64))
-        bound = int(np.max(np.abs(ints))) * 10 ** scale if len(ints) else 0
-        if bound >= 2 ** 62:
-            return fixed_from_parts(ints.tolist(), scales.tolist())
-        return Fixed(ints * factor, scale, None, scales.astype(np.int16))
+def map_header(table: Table, fields: dict[str, Any], mapping: dict[str, MappedColumn],
+               extra: tuple = (), complete: bool = True) -> dict[int, str]:
+    """Column index -> field name; a header is the field's id, its label or a mapped name.
+    Two columns for one field, an unknown column or (``complete``) a missing one: TableHeaderError."""
+    by_label = {decl.label: name for name, decl in fields.items()}
+    found: dict[int, str] = {}
+    unknown = []
+    for index, title in enumerate(table.header):
+        mapped = mapping.get(title)
+        if mapped is not None and not mapped.fields:
+            continue  # ignored
+        name = next((f for f in mapped.fields if f in fields), None) if mapped is not None else None
+        if name is None:
+            name = title if title in fields or title in extra else by_label.get(title)
+        if name is None:
+            unknown.append(index)
+            continue
+        if name in found.values():
+            first = table.header[next(i for i, n in found.items() if n == name)]
+            raise TableHeaderError(_("columns '{first}' and '{second}' both give field '{name}'").format(
+                first=first, second=title, name=_shown(name, fields)), span=Span(table.path, 1, index + 1),
+                hint=_("each field has one column; delete one of them"))
+        found[index] = name
+    accepted = ", ".join(_shown(name, fields) for name in fields)
+    if unknown:
+        titles = [table.header[i] for i in unknown]
+        raise TableHeaderError(_("unknown column(s): {names}").format(names=", ".join(repr(t) for t in titles)),
+                               span=Span(table.path, 1, unknown[0] + 1),
+                               hint=" ".join(filter(None, [
+                                   did_you_mean(titles[0], list(fields) + list(by_label) + list(extra)),
+                                   _("columns: {names}").format(names=accepted)])))
+    missing = [name for name in list(fields) + list(extra) if name not in found.values()]
+    if complete and missing:
+        raise TableHeaderError(_("missing column(s): {names}").format(
+            names=", ".join(_shown(name, fields) for name in missing)), span=Span(table.path, 1, 1),
+            hint=_("every field of the records needs a column (header: label, id or a --columns name)"))
+    return found
 
 
-class _Constraint(ValueProblem):
-    code = "constraint"
+def _shown(name: str, fields: dict) -> str:
+    decl = fields.get(name)
+    return f"{decl.label} ({name})" if decl is not None and decl.label != name else name
 
 
+def column_for(decl: Input, title: str, mapping: dict[str, MappedColumn], where: Span | None = None) -> Column:
+    """The typed column for the field under header ``title``, with the mapping's unit and values."""
+    mapped = mapping.get(title)
+    if mapped is None:
+        return Column(decl)
+    if mapped.unit is not None and mapped.unit not in UNITS.get(decl.type.kind, ()):
+        raise TableHeaderError(_("column '{title}': the unit {unit} does not fit a {kind} field").format(
+            title=title, unit=mapped.unit, kind=decl.type.kind), span=where,
+            hint=_("units: 元 or 万元 for money, % for rates"))
+    return Column(decl, None if mapped.unit == "元" else mapped.unit, mapped.values or None)
+
+
+def cell_problem(shown: str, number: int, title: str, name: str, decl: Input, exc: ValueProblem) -> BadCell:
+    """A bad cell, worded as the facts reader words the same value."""
+    if isinstance(exc, Missing):
+        return BadCell(shown, number, title, "missing-fact",
+                       _("missing fact '{name}' ({label})").format(name=name, label=decl.label))
+    message = exc.message if isinstance(exc, Constraint) else \
+        fact_message(name, decl.label, exc.message, decl.type)
+    hint = _(" (hint: {hint})").format(hint=exc.hint) if exc.hint else ""
+    return BadCell(shown, number, title, exc.code if isinstance(exc, Constraint) else "bad-fact", message + hint)
+
+
+def read_rows(path: str, options: TableOptions | None = None) -> tuple[Table, Iterator[tuple[int, list]]]:
+    """(the table, an iterator of (row number, cells)) for row-wise callers; a JSON Lines line
+    that is not an object comes as (number, ValueError)."""
+    table = read_table(path, (options or TableOptions()).encoding)
+
+    def rows():
+        bad = iter(sorted(table.bad_lines))
+        pending = next(bad, None)
+        for number, cells in table.rows():
+            while pending is not None and pending[0] < number:
+                yield pending[0], ValueError(pending[1])
+                pending = next(bad, None)
+            yield number, cells
+        while pending is not None:
+            yield pending[0], ValueError(pending[1])
+            pending = next(bad, None)
+    return table, rows()
+
+
+# --- collections --------------------------------------------------------------------------------
 @dataclass
 class Loaded:
     """The rows of one table, parsed: keys, columns, parent rows, bad rows."""
@@ -322,157 +213,115 @@ class Loaded:
     parent_keys: list = field(default_factory=list)
 
 
-def _header_map(ruleset, header: list[str], fields: dict[str, Input], path: str,
-                extra: dict[str, str]) -> dict[int, str]:
-    """Column index -> field name (a header is the field id or its Chinese label)."""
-    by_label = {decl.label: name for name, decl in fields.items()}
-    mapping, unknown = {}, []
-    for index, title in enumerate(header):
-        name = title if title in fields or title in extra else by_label.get(title)
-        if name is None:
-            unknown.append(title)
-            continue
-        if name in mapping.values():
-            raise UsageError(f"{path}: column '{title}' appears twice")
-        mapping[index] = name
-    if unknown:
-        known = list(fields) + list(extra)
-        hint = did_you_mean(unknown[0], known) or f"columns: {', '.join(known)}"
-        raise UsageError(f"{path}: unknown column(s): {', '.join(repr(u) for u in unknown)}", hint=hint)
-    missing = [name for name in list(fields) + list(extra) if name not in mapping.values()]
-    if missing:
-        raise UsageError(f"{path}: missing column(s): {', '.join(missing)}",
-                         hint="every field of the records needs a column (header: field id or label)")
-    return mapping
-
-
-def load_collection(ruleset, entity, path: str, parents: Loaded | None, progress) -> Loaded:
-    """Stream a table of ``entity`` records into columns; bad rows are collected, not kept."""
+def load_collection(ruleset, entity, path: str, parents: Loaded | None, progress,
+                    options: TableOptions | None = None) -> Loaded:
+    """Read a table of ``entity`` records into columns; bad rows are collected, not kept."""
+    options = options or TableOptions()
     fields = {name: ruleset.declarations[f"{entity.id}.{name}"] for name in entity.names
               if isinstance(ruleset.declarations[f"{entity.id}.{name}"], Input)}
-    header, rows = read_rows(path)
-    parent_field = entity.parent
-    mapping = _header_map(ruleset, header, fields, path, {})
-    loaded = Loaded(entity.collection, path, header, parent_rows=array("q"), row_numbers=array("q"))
-    loaded.columns = {name: Column(decl) for name, decl in fields.items()}
-    parent_of = {key: row for row, key in enumerate(parents.keys)} if parents is not None else None
+    table = read_table(path, options.encoding)
+    found = map_header(table, fields, options.columns)
+    loaded = Loaded(entity.collection, path, table.header, parent_rows=array("q"), row_numbers=array("q"))
     loaded.parent_keys = parents.keys if parents is not None else []
-    seen: set = set()
-    key_name = entity.key
-    shown = os.path.basename(path)
-    width = len(header)
-    chunk: list = []
-    collecting = gc.isenabled()
-    gc.disable()  # millions of small lists: the cycle collector would rescan them all, often
-    try:
-        _stream(loaded, rows, width, chunk, mapping, header, fields, key_name, parent_field,
-                parent_of, parents, seen, entity, shown, progress)
-    finally:
-        if collecting:
-            gc.enable()
+    shown = table.shown
+    loaded.bad += [BadCell(shown, number, "", "bad-fact", message) for number, message in table.bad_lines]
+    first: dict[int, BadCell] = {}  # row -> its first bad cell, in column order
+    converted = {}
+    for index, name in found.items():
+        column = column_for(fields[name], table.header[index], options.columns, Span(table.path, 1, index + 1))
+        column.title = table.header[index]
+        values, problems = column.convert(table.columns[index])
+        converted[name] = column, values
+        if name != entity.parent:
+            table.columns[index] = None  # the text is typed: free it before the next column
+        for row, exc in problems.items():
+            if row not in first:
+                first[row] = cell_problem(shown, table.numbers[row], table.header[index], name, fields[name], exc)
+        if progress is not None:
+            progress.tick(_("reading {file}").format(file=shown), len(table.numbers))
+    keep = _relate(loaded, table, converted, first, entity, parents)
+    mask = None if all(keep) else pa.array(keep, pa.bool_())
+    for name in list(converted):
+        column, values = converted.pop(name)  # one column's values at a time: the peak stays low
+        if name != entity.parent:  # (the parent column takes the parent's own keys, below)
+            column.keep(values, mask)
+        loaded.columns[name] = column
+        del values
+    loaded.keys = loaded.columns[entity.key].items
+    del table, converted
+    pa.default_memory_pool().release_unused()  # the text's pages back to the system, for the run
+    if entity.parent is not None:  # the parent's own key objects: 200 strings shared, not a million copies
+        loaded.columns[entity.parent].items = list(map(loaded.parent_keys.__getitem__, loaded.parent_rows))
     return loaded
 
 
-def _stream(loaded, rows, width, chunk, mapping, header, fields, key_name, parent_field, parent_of,
-            parents, seen, entity, shown, progress) -> None:
-
-    def flush() -> None:
-        if _bulk(loaded, chunk, mapping, key_name, parent_field, parent_of, seen):
-            loaded.row_numbers.extend(number for number, _ in chunk)
-        else:
-            for number, cells in chunk:
-                _one_row(loaded, number, cells, mapping, header, fields, key_name, parent_field,
-                         parent_of, parents, seen, entity, shown)
-        chunk.clear()
-        if progress is not None:
-            progress.tick(f"reading {shown}", len(loaded.keys))
-
-    for number, cells in rows:
-        if isinstance(cells, Exception):
-            loaded.bad.append(BadCell(shown, number, "", "bad-fact", str(cells)))
+def _relate(loaded: Loaded, table: Table, converted: dict, first: dict, entity, parents) -> list[bool]:
+    """Keys unique, parents known; the rows kept (in order, a repeated key is the later row)."""
+    if not first and _all_related(loaded, table, converted, entity, parents):
+        return [True] * len(table.numbers)
+    keys = _items(*converted[entity.key])
+    owners = _items(*converted[entity.parent]) if entity.parent is not None else None
+    parent_of = {key: row for row, key in enumerate(parents.keys)} if parents is not None else None
+    seen: set = set()
+    keep = []
+    shown = table.shown
+    for row, key in enumerate(keys):
+        problem = first.get(row)
+        if problem is None and key in seen:
+            problem = BadCell(shown, table.numbers[row], entity.key, "duplicate-id",
+                              _("two records of '{collection}' have {field} {key!r}").format(
+                                  collection=entity.collection, field=entity.key, key=key))
+        parent_row = -1
+        if problem is None and parent_of is not None:
+            parent_row = parent_of.get(owners[row], -1)
+            if parent_row < 0:
+                why = _("its {field} row is bad") if owners[row] in parents.bad_keys else \
+                    _("names {field} {owner!r}, which is not in {collection}")
+                problem = BadCell(shown, table.numbers[row], entity.parent, "bad-fact",
+                                  _("record {key!r} {why}").format(key=key, why=why.format(
+                                      field=entity.parent, owner=owners[row], collection=parents.name)))
+        if problem is not None:
+            loaded.bad.append(problem)
+            if key is not None:
+                loaded.bad_keys.add(key)
+            keep.append(False)
             continue
-        if len(cells) != width or "" in cells or None in cells:
-            flush()  # rows keep their order: a repeated key is the later row
-            _one_row(loaded, number, cells, mapping, header, fields, key_name, parent_field,
-                     parent_of, parents, seen, entity, shown)
-            continue
-        chunk.append((number, cells))
-        if len(chunk) >= CHUNK:
-            flush()
-    flush()
+        seen.add(key)
+        keep.append(True)
+        loaded.parent_rows.append(parent_row)
+        loaded.row_numbers.append(table.numbers[row])
+    loaded.bad.sort(key=lambda cell: cell.row)
+    return keep
 
 
-def _bulk(loaded: Loaded, chunk: list, mapping: dict, key_name: str, parent_field, parent_of,
-          seen: set) -> bool:
-    """Parse a chunk of complete rows column by column; False (nothing kept) if any cell is
-    not in the common form, a key repeats or a parent is unknown: then row by row."""
-    if not chunk:
-        return True
-    columns = list(zip(*(cells for _, cells in chunk)))
-    texts = {name: list(columns[index]) for index, name in mapping.items()}
-    trial = {name: Column(column.decl) for name, column in loaded.columns.items()}
-    for name, values in texts.items():
-        if not trial[name].extend_texts(values):
-            return False
-    keys = trial[key_name].items
-    if len(set(keys)) != len(keys) or not seen.isdisjoint(keys):
+def _all_related(loaded: Loaded, table: Table, converted: dict, entity, parents) -> bool:
+    """Every cell good: when the keys are unique and every parent is known, relate the rows at
+    once (column-wise); False (nothing done) otherwise."""
+    count = len(table.numbers)
+    if len(set(_items(*converted[entity.key]))) != count:  # (a Python set hashes faster than arrow)
         return False
-    parent_rows = None
-    if parent_of is not None:
-        parent_rows = [parent_of.get(owner, -1) for owner in trial[parent_field].items]
-        if -1 in parent_rows:
+    if entity.parent is not None:
+        if parents is None:
             return False
-        # the parent's own key objects: 200 strings shared, not a million copies
-        trial[parent_field].items = list(map(loaded.parent_keys.__getitem__, parent_rows))
-    for name, column in trial.items():
-        target = loaded.columns[name]
-        target.ints.extend(column.ints)
-        target.scales.extend(column.scales)
-        target.items.extend(column.items)
-    seen.update(keys)
-    loaded.keys.extend(keys)
-    loaded.parent_rows.extend(parent_rows if parent_rows is not None else [-1] * len(keys))
+        column = converted[entity.parent][0]
+        owners = table.columns[table.header.index(column.title)]
+        rows = pc.index_in(owners, value_set=pa.array(parents.keys, pa.string()))
+        if rows.null_count:
+            return False
+        loaded.parent_rows.frombytes(_raw(pc.cast(rows, pa.int64()), 8))
+    else:
+        loaded.parent_rows.extend([-1] * count)
+    loaded.row_numbers.extend(table.numbers)
     return True
 
 
-def _one_row(loaded: Loaded, number: int, cells: list, mapping: dict, header: list, fields: dict,
-             key_name: str, parent_field, parent_of, parents, seen: set, entity, shown: str) -> None:
-    """Parse one row cell by cell: the row is kept, or reported bad with its column."""
-    parsed, problem = {}, None
-    for index, name in mapping.items():
-        raw = cells[index] if index < len(cells) else None
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            problem = BadCell(shown, number, header[index], "missing-fact",
-                              f"missing field '{name}' ({fields[name].label})")
-            break
-        try:
-            parsed[name] = loaded.columns[name].parse(raw)
-        except ValueProblem as exc:
-            code = "constraint" if isinstance(exc, _Constraint) else "bad-fact"
-            hint = f" (hint: {exc.hint})" if exc.hint else ""
-            problem = BadCell(shown, number, header[index], code,
-                              f"field '{name}' ({fields[name].label}): {exc.message}{hint}")
-            break
-    key = parsed.get(key_name, (None,))[0] if problem is None else None
-    if problem is None and key in seen:
-        problem = BadCell(shown, number, key_name, "duplicate-id",
-                          f"two records of '{entity.collection}' have {key_name} {key!r}")
-    parent_row = -1
-    if problem is None and parent_of is not None:
-        owner = parsed[parent_field][0]
-        parent_row = parent_of.get(owner, -1)
-        if parent_row < 0:
-            why = f"its {parent_field} row is bad" if owner in parents.bad_keys else \
-                f"names {parent_field} {owner!r}, which is not in {parents.name}"
-            problem = BadCell(shown, number, parent_field, "bad-fact", f"record {key!r} {why}")
-    if problem is not None:
-        loaded.bad.append(problem)
-        if key_name in parsed:
-            loaded.bad_keys.add(parsed[key_name][0])
-        return
-    seen.add(key)
-    loaded.keys.append(key)
-    for name, value in parsed.items():
-        loaded.columns[name].append(value)
-    loaded.parent_rows.append(parent_row)
-    loaded.row_numbers.append(number)
+def _items(column: Column, values: tuple) -> list:
+    """A key column's values by row (None where the cell is bad), before rows are dropped."""
+    fast, slow, count = values
+    items = list(_listed(fast)) if fast is not None else [None] * count
+    if fast is not None:
+        for row in pc.indices_nonzero(pc.invert(fast[0])).to_pylist():
+            items[row] = None
+    for row, value in slow.items():
+        items[row] = value[0]
+    return items

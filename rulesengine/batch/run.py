@@ -1,9 +1,9 @@
 """Tables in, results out: the year's clearing for every institution (or group) at once.
 
 ``rulesengine batch RULESET --table FILE [--table NAME=FILE ...] [--facts FILE] -o OUT``
-reads CSV, JSON Lines or Excel (.xlsx) tables row by row into columns, one table per
+reads CSV, JSON Lines, Excel (.xlsx) or Parquet tables column-wise (:mod:`.read`), one table per
 collection of the ruleset (named by the file stem, or NAME=), evaluates every rule on the
-fast path (:mod:`rulesengine.fastpath`; the Decimal path when numpy is missing) and writes
+fixed-point back-end (:mod:`rulesengine.evaluate.fixedpoint`; the Decimal back-end when numpy is missing) and writes
 one row per record to OUT (CSV, JSON Lines or .xlsx, by extension), whole or not at all.
 
 A ruleset without collections (Sanya) runs row-wise: each row of the one table is one set
@@ -25,22 +25,23 @@ from __future__ import annotations
 import os
 import sys
 import time
-from array import array
-from decimal import Decimal
 from typing import Any
 
-from ..core.datatypes import ValueProblem
 from ..evaluate.driver import load_program
 from ..core.errors import UsageError, did_you_mean, render
+from ..core.i18n import _, severity_name
 from ..evaluate.evaluator import Program
 from ..evaluate.facts import bind_facts, read_facts
-from ..check.model import CLEARING_YEAR, Check, Rule
+from ..check.model import Check, Rule
 from ..evaluate.records import Records
+from .pack import add_pack_option, write_entity_pack
 from .progress import Progress
-from .read import CHUNK, FORMATS, BadCell, Column, Loaded, _Constraint, load_collection, read_rows
-from .write import _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
+from .read import (CHUNK, FORMATS, BadCell, Loaded, load_collection)
+from .layout import entity_fields, refuse_overwriting_inputs, sheets
+from .common import EXIT_FAILED, EXIT_OK, fallback_notice, missing_facts, table_options
+from .rowmode import RowBatch
+from .write import Sheets, _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
 # --- the command ------------------------------------------------------------------------------------
@@ -49,7 +50,9 @@ def run_batch(args) -> int:
     started = time.monotonic()
     out = args.output
     if os.path.splitext(out)[1].lower() not in FORMATS:
-        raise UsageError(f"'{out}': unknown output format", hint="OUT ends in .csv, .jsonl or .xlsx")
+        raise UsageError(_("'{path}': unknown output format").format(path=out),
+                         hint=_("OUT ends in .csv, .jsonl or .xlsx"))
+    refuse_overwriting_inputs(args)
     program = load_program(args.ruleset)
     ruleset = program.ruleset
     scalars = bind_facts(ruleset, read_facts(args.facts)) if args.facts else {}
@@ -60,23 +63,26 @@ def run_batch(args) -> int:
         fast = True
     except ImportError:
         fast = False
-        print("notice: numpy is not installed; batch runs on the Decimal path (install the "
-              "'fast' extra for the columnar fast path)", file=sys.stderr)
+        print(_("notice: numpy is not installed; batch runs on the Decimal path (install the "
+                "'fast' extra for the columnar fast path)"), file=sys.stderr)
     if ruleset.entities:
         batch = _EntityBatch(program, scalars, tables, fast, progress, args)
     else:
-        batch = _RowBatch(program, scalars, tables, fast, progress, args)
-    status = batch.run()
-    progress.done()
+        batch = RowBatch(program, scalars, tables, fast, progress, args)
+    try:
+        status = batch.run()
+    finally:  # also on Ctrl-C and SIGTERM: the terminal gets its cursor back
+        progress.done()
     seconds = time.monotonic() - started
-    print(f"{batch.summary()} in {seconds:.1f} s", file=sys.stderr)
+    print(_("{summary} in {seconds} s").format(summary=batch.summary(), seconds=f"{seconds:.1f}"),
+          file=sys.stderr)
     return status
 
 
 def _table_args(ruleset, given: list[str]) -> list[tuple[str, str]]:
     if not given:
-        raise UsageError("no --table given", hint="--table FILE (the file stem names the collection) "
-                                                  "or --table NAME=FILE")
+        raise UsageError(_("no --table given"), hint=_("--table FILE (the file stem names the "
+                                                       "collection) or --table NAME=FILE"))
     tables = []
     for item in given:
         name, sep, path = item.partition("=")
@@ -86,29 +92,18 @@ def _table_args(ruleset, given: list[str]) -> list[tuple[str, str]]:
     if ruleset.entities:
         for name, path in tables:
             if name not in ruleset.collections:
-                raise UsageError(f"'{path}': no collection '{name}' in ruleset '{ruleset.meta.id}'",
-                                 hint=did_you_mean(name, ruleset.collections)
-                                 or f"collections: {', '.join(ruleset.collections)}; "
-                                    "name the table with --table NAME=FILE")
-        names = [n for n, _ in tables]
+                raise UsageError(_("'{path}': no collection '{name}' in ruleset '{ruleset}'").format(
+                    path=path, name=name, ruleset=ruleset.meta.id),
+                    hint=did_you_mean(name, ruleset.collections)
+                    or _("collections: {names}; name the table with --table NAME=FILE").format(
+                        names=", ".join(ruleset.collections)))
+        names = [n for n, _path in tables]
         if len(set(names)) != len(names):
-            raise UsageError("two tables for the same collection")
+            raise UsageError(_("two tables for the same collection"))
     elif len(tables) != 1:
-        raise UsageError(f"ruleset '{ruleset.meta.id}' has no collections: give one table, a row per "
-                         "set of facts")
+        raise UsageError(_("ruleset '{ruleset}' has no collections: give one table, a row per set "
+                           "of facts").format(ruleset=ruleset.meta.id))
     return tables
-
-
-def _missing_facts(program: Program, given: set[str]) -> list[str]:
-    ruleset = program.ruleset
-    order, _ = program.graph.plan(None)
-    missing = []
-    for node_id in order:
-        decl = ruleset.declarations[node_id]
-        if decl.entity is None and decl.required:
-            if node_id not in given and node_id != CLEARING_YEAR and program.graph.graph.out_degree(node_id):
-                missing.append(node_id)
-    return missing
 
 
 class _EntityBatch:
@@ -125,14 +120,15 @@ class _EntityBatch:
 
     def summary(self) -> str:
         counts = ", ".join(f"{len(l.keys):,} {name}" for name, l in self.loaded.items())
-        return f"batch: {counts}; {len(self.bad)} bad rows; {self.written:,} rows written"
+        return _("batch: {counts}; {bad} bad rows; {written} rows written").format(
+            counts=counts, bad=len(self.bad), written=f"{self.written:,}")
 
     def run(self) -> int:
         ruleset = self.ruleset
-        missing = _missing_facts(self.program, set(self.scalars))
+        missing = missing_facts(self.program, set(self.scalars))
         if missing:
-            raise UsageError(f"missing facts: {', '.join(missing)}",
-                             hint="give them in --facts FILE (values every record shares)")
+            raise UsageError(_("missing facts: {names}").format(names=", ".join(missing)),
+                             hint=_("give them in --facts FILE (values every record shares)"))
         paths = dict(self.tables)
         order = sorted(paths, key=lambda n: len(ruleset.entities[ruleset.collections[n].id].ancestors(
             ruleset.entities)))
@@ -143,14 +139,16 @@ class _EntityBatch:
                 parent_collection = ruleset.entities[entity.parent].collection
                 parents = self.loaded.get(parent_collection)
                 if parents is None:
-                    raise UsageError(f"'{paths[name]}': {name} belong to {parent_collection}, "
-                                     "which no --table gives", hint=f"add --table {parent_collection}.csv")
-            self.loaded[name] = load_collection(ruleset, entity, paths[name], parents, self.progress)
+                    raise UsageError(_("'{path}': {name} belong to {parent}, which no --table "
+                                       "gives").format(path=paths[name], name=name, parent=parent_collection),
+                                     hint=_("add --table {parent}.csv").format(parent=parent_collection))
+            self.loaded[name] = load_collection(ruleset, entity, paths[name], parents, self.progress,
+                                                table_options(self.args))
             self.bad += self.loaded[name].bad
         report = _report_bad(self.bad, self.args.output)
         if self.bad and not self.args.keep_going:
-            print(f"no output written: {len(self.bad)} bad rows (fix them, or pass --keep-going to "
-                  "compute without them)", file=sys.stderr)
+            print(_("no output written: {count} bad rows (fix them, or pass --keep-going to compute "
+                    "without them)").format(count=len(self.bad)), file=sys.stderr)
             return EXIT_FAILED
         del report
         target = self._output_collection()
@@ -160,14 +158,16 @@ class _EntityBatch:
             status = self._run_decimal(target)
         if self.args.traces:
             self._traces()
+        if self.args.pack:
+            self._pack(target)
         return EXIT_FAILED if self.bad else status
 
     def _output_collection(self) -> str:
         chosen = self.args.collection
         if chosen:
             if chosen not in self.loaded:
-                raise UsageError(f"--collection {chosen}: no table for it",
-                                 hint=f"tables: {', '.join(self.loaded)}")
+                raise UsageError(_("--collection {name}: no table for it").format(name=chosen),
+                                 hint=_("tables: {names}").format(names=", ".join(self.loaded)))
             return chosen
         roots = [n for n in self.loaded if self.ruleset.collections[n].parent is None]
         return roots[0] if roots else next(iter(self.loaded))
@@ -182,31 +182,42 @@ class _EntityBatch:
         return [f"{entity.id}.{n}" for n in entity.names
                 if isinstance(self.ruleset.declarations[f"{entity.id}.{n}"], Check)]
 
+    def _sheets(self, target: str, totals: list, value_of) -> Sheets:
+        return sheets(self.ruleset, self.args, self.scalars, self.ruleset.collections[target].label, target,
+                      totals, self._checks(target), value_of)
+
+    def _computed(self) -> tuple[dict, Any]:
+        """(collections, fast result); with --keep-going, records that failed at run time are
+        left out and the rest computed again."""
+        from .fastrun import fast_collections, without_failed
+        collections = fast_collections(self.ruleset, self.loaded, bool(self.args.traces or self.args.pack))
+        result = self._evaluate_fast(collections)
+        if result.record_errors and self.args.keep_going:
+            without = without_failed(self.ruleset, self.loaded, collections, result.record_errors, self.bad)
+            if without is not None:
+                _report_bad(self.bad, self.args.output)
+                return without, self._evaluate_fast(without)
+        elif result.record_errors:
+            count = sum(len(rows) for rows in result.record_errors.values())
+            print(_("{count} record(s) could not be computed: their rows are left blank, and totals "
+                    "that need them fail; pass --keep-going to leave them out and compute every other "
+                    "record in full").format(count=count), file=sys.stderr)
+        return collections, result
+
+    def _evaluate_fast(self, collections: dict):
+        from ..evaluate.fixedpoint import FastProgram
+        count = len(self.program.graph.order)
+        step = iter(range(1, count + 1))
+        return FastProgram(self.program).run(
+            collections, self.scalars, as_of=self.args.as_of,
+            progress=lambda node: self.progress.tick(_("computing"), next(step), count))
+
     def _run_fast(self, target: str) -> int:
         import numpy as np
 
-        from ..evaluate.fixedpoint import Collection, FastProgram, Ratio, broadcast, take
-        collections = {}
-        for name, loaded in self.loaded.items():
-            keys = np.empty(len(loaded.keys), dtype=object)
-            keys[:] = loaded.keys
-            entity = self.ruleset.collections[name]
-            fields = {}
-            for n in list(loaded.columns):
-                fields[n] = loaded.columns[n].vector()
-                if not self.args.traces:  # the column now lives in the fast table
-                    loaded.columns[n].items = []
-            parent_rows = np.frombuffer(loaded.parent_rows, dtype=np.int64) if entity.parent else None
-            collections[name] = Collection(entity.id, keys, fields, parent_rows)
-            if not self.args.traces:
-                loaded.columns = {}
-        fast = FastProgram(self.program)
-        count = len(self.program.graph.order)
-        step = iter(range(1, count + 1))
-        result = fast.run(collections, self.scalars, as_of=self.args.as_of,
-                          progress=lambda node: self.progress.tick("computing", next(step), count))
-        for node, why in result.fallbacks.items():
-            print(f"notice: {node} computed on the Decimal path ({why})", file=sys.stderr)
+        from ..evaluate.fixedpoint import Ratio, broadcast, take
+        collections, result = self._computed()
+        fallback_notice(result.fallbacks)
         decls = self.ruleset.declarations
         columns = [c for c in self._columns(target) if c in result.values]
         checks = [c for c in self._checks(target) if c in result.values]
@@ -220,14 +231,20 @@ class _EntityBatch:
         if entity.parent is not None:
             parent = collections[self.ruleset.entities[entity.parent].collection]
             parent_keys = parent.keys[collections[target].parent_rows]
-        header = [entity.key] + ([entity.parent] if parent_keys is not None else []) + \
-            [decls[c].name for c in columns] + ["failed_checks"]
+        fields = entity_fields(self.ruleset, target, columns, parent_keys is not None)
+
+        errors = result.record_errors.get(target, {})
 
         def texts(column: str, start: int, stop: int) -> list:
             if column in exact:
-                return [_text(v, decls[column].type) for v in result.column(column, n, start, stop)]
-            return format_column(take(broadcast(result.values[column], n), slice(start, stop)),
-                                 decls[column].type)
+                out = [_text(v, decls[column].type) for v in result.column(column, n, start, stop)]
+            else:
+                out = format_column(take(broadcast(result.values[column], n), slice(start, stop)),
+                                    decls[column].type)
+            dead = result.dead.get(column)  # records that failed: no value, never a stand-in
+            if dead is not None:
+                out = [None if gone else v for gone, v in zip(dead[start:stop].tolist(), out)]
+            return out
 
         def rows():  # formatted a chunk at a time: a million rows never sit in memory as text
             for start in range(0, n, CHUNK):
@@ -236,12 +253,13 @@ class _EntityBatch:
                 for row in range(start, stop):
                     failed = ";".join(decls[c].name for c, passed in zip(checks, failing) if not passed[row])
                     lead = [keys[row]] + ([parent_keys[row]] if parent_keys is not None else [])
-                    yield lead + [t[row - start] for t in chunk] + [failed]
+                    wrong = "; ".join(e.message for e in errors.get(row, ()))
+                    yield lead + [t[row - start] for t in chunk] + [failed, wrong]
                     self.written += 1
-                self.progress.tick("writing", stop, n)
-        sheets = {"totals": (["id", "label", "value"], self._totals_rows(result=result))} \
-            if self.args.output.lower().endswith(".xlsx") else None
-        _Writer(self.args.output, header, sheets).write(rows())
+                self.progress.tick(_("writing"), stop, n)
+        sheets = self._sheets(target, self._totals_rows(result=result),
+                              lambda i: result.column(i)[0] if i in result.values else None)
+        _Writer(self.args.output, fields, sheets).write(rows())
         self._print_totals(result=result)
         return self._status(result.errors, result.checks)
 
@@ -258,17 +276,22 @@ class _EntityBatch:
                 if decl.id not in evaluation.values:
                     continue
                 value = evaluation.values[decl.id]
-            rows.append([decl.id, decl.label, _text(value, decl.type)])
+            rows.append((decl.id, decl.label, _text(value, decl.type), decl.type, decl.formula))
         return rows
 
     def _print_totals(self, result=None, evaluation=None) -> None:
-        for ident, label, value in self._totals_rows(result, evaluation):
+        for ident, label, value, _type, _formula in self._totals_rows(result, evaluation):
             print(f"{ident} {label} = {value}")
         checks = result.checks if result is not None else evaluation.checks
         for check in checks:
             if not check.passed:
-                records = f" ({len(check.records)} records)" if check.records else ""
-                print(f"{check.severity}: {check.id} failed{records}: {check.message}")
+                if check.records:
+                    print(_("{severity}: {id} failed ({count} records): {message}").format(
+                        severity=severity_name(check.severity), id=check.id, count=len(check.records),
+                        message=check.message))
+                else:
+                    print(_("{severity}: {id} failed: {message}").format(
+                        severity=severity_name(check.severity), id=check.id, message=check.message))
 
     def _status(self, errors: list, checks: list) -> int:
         for err in errors:
@@ -309,18 +332,16 @@ class _EntityBatch:
         if entity.parent is not None:
             parent = facts[self.ruleset.entities[entity.parent].collection]
             parent_keys = [parent.keys[r] for r in records.parent_rows]
-        header = [entity.key] + ([entity.parent] if parent_keys is not None else []) + \
-            [decls[c].name for c in columns] + ["failed_checks"]
+        fields = entity_fields(self.ruleset, target, columns, parent_keys is not None)
 
         def rows():
             for row, key in enumerate(records.keys):
                 failed = ";".join(decls[c].name for c in checks if not evaluation.values[c][row])
                 lead = [key] + ([parent_keys[row]] if parent_keys is not None else [])
-                yield lead + [_text(evaluation.values[c][row], decls[c].type) for c in columns] + [failed]
+                yield lead + [_text(evaluation.values[c][row], decls[c].type) for c in columns] + [failed, ""]
                 self.written += 1
-        sheets = {"totals": (["id", "label", "value"], self._totals_rows(evaluation=evaluation))} \
-            if self.args.output.lower().endswith(".xlsx") else None
-        _Writer(self.args.output, header, sheets).write(rows())
+        sheets = self._sheets(target, self._totals_rows(evaluation=evaluation), evaluation.values.get)
+        _Writer(self.args.output, fields, sheets).write(rows())
         self._print_totals(evaluation=evaluation)
         return self._status(evaluation.errors, evaluation.checks)
 
@@ -335,6 +356,12 @@ class _EntityBatch:
         owner = self._root_of(facts, target)
         items = ((key, _trace_for(document, self.ruleset, owner, target, key)) for key in keys)
         _write_traces(self.args.traces, items)
+
+    def _pack(self, target: str) -> None:
+        sources = [path for _, path in self.tables] + ([self.args.facts] if self.args.facts else [])
+        evaluation = self.program.evaluate(self._facts(), trace=True, as_of=self.args.as_of,
+                                           fact_source=", ".join(sources))
+        write_entity_pack(self.args.pack, self.program, evaluation, target, self.progress)
 
     def _root_of(self, facts: dict, target: str) -> dict:
         """For each collection, each record's key in ``target`` (its ancestor there), or None."""
@@ -353,244 +380,33 @@ class _EntityBatch:
         return owners
 
 
-class _RowBatch:
-    """No collections: each row of the table is one set of facts, evaluated on its own."""
-
-    def __init__(self, program: Program, scalars: dict, tables, fast: bool, progress: Progress, args):
-        self.program, self.scalars, self.fast, self.progress, self.args = program, scalars, fast, progress, args
-        self.ruleset = program.ruleset
-        self.path = tables[0][1]
-        self.bad: list[BadCell] = []
-        self.count = 0
-        self.written = 0
-
-    def summary(self) -> str:
-        return f"batch: {self.count:,} rows; {len(self.bad)} bad rows; {self.written:,} rows written"
-
-    def _fields(self) -> dict[str, Any]:
-        return {d.id: d for d in self.ruleset.declarations.values()
-                if d.entity is None and d.is_fact}
-
-    def _load(self):
-        fields = self._fields()
-        header, rows = read_rows(self.path)
-        key_name = self.args.key or (header[0] if header and header[0] not in fields
-                                     and header[0] not in {d.label for d in fields.values()} else None)
-        by_label = {d.label: i for i, d in fields.items()}
-        in_table = {}
-        unknown = []
-        for index, title in enumerate(header):
-            if title == key_name:
-                continue
-            name = title if title in fields else by_label.get(title)
-            if name is None:
-                unknown.append(title)
-            elif name in self.scalars:
-                raise UsageError(f"{self.path}: column '{title}' is also given in --facts",
-                                 hint="give each fact once: in the table or in --facts")
-            else:
-                in_table[index] = name
-        if unknown:
-            raise UsageError(f"{self.path}: unknown column(s): {', '.join(repr(u) for u in unknown)}",
-                             hint=did_you_mean(unknown[0], fields) or "columns are the ruleset's inputs "
-                                  "and open parameters; the first column may be a key")
-        missing = _missing_facts(self.program, set(self.scalars) | set(in_table.values()))
-        if missing:
-            raise UsageError(f"missing facts: {', '.join(missing)}",
-                             hint="add a column per fact, or give what every row shares in --facts")
-        key_index = header.index(key_name) if key_name in header else None
-        return header, rows, in_table, key_index, fields
-
-    def run(self) -> int:
-        header, rows, in_table, key_index, fields = self._load()
-        columns = {name: Column(fields[name]) for name in in_table.values()}
-        keys, numbers = [], array("q")
-        shown = os.path.basename(self.path)
-        for number, cells in rows:
-            self.count += 1
-            if isinstance(cells, Exception):
-                self.bad.append(BadCell(shown, number, "", "bad-fact", str(cells)))
-                continue
-            parsed, problem = {}, None
-            for index, name in in_table.items():
-                raw = cells[index] if index < len(cells) else None
-                if raw is None or (isinstance(raw, str) and not raw.strip()):
-                    problem = BadCell(shown, number, header[index], "missing-fact",
-                                      f"missing fact '{name}' ({fields[name].label})")
-                    break
-                try:
-                    parsed[name] = columns[name].parse(raw)
-                except ValueProblem as exc:
-                    code = "constraint" if isinstance(exc, _Constraint) else "bad-fact"
-                    hint = f" (hint: {exc.hint})" if exc.hint else ""
-                    problem = BadCell(shown, number, header[index], code,
-                                      f"fact '{name}' ({fields[name].label}): {exc.message}{hint}")
-                    break
-            if problem is not None:
-                self.bad.append(problem)
-                continue
-            for name, value in parsed.items():
-                columns[name].append(value)
-            keys.append(cells[key_index] if key_index is not None else str(number))
-            numbers.append(number)
-            if len(keys) % 4096 == 0:
-                self.progress.tick(f"reading {shown}", len(keys))
-        _report_bad(self.bad, self.args.output)
-        if self.bad and not self.args.keep_going:
-            print(f"no output written: {len(self.bad)} bad rows (fix them, or pass --keep-going to "
-                  "compute without them)", file=sys.stderr)
-            return EXIT_FAILED
-        key_title = header[key_index] if key_index is not None else "row"
-        status = self._run_fast(columns, keys, key_title) if self.fast and keys \
-            else self._run_decimal(columns, keys, key_title)
-        if self.args.traces:
-            self._traces(columns, keys)
-        return EXIT_FAILED if self.bad else status
-
-    def _rules(self) -> list[str]:
-        return [d.id for d in self.ruleset.declarations.values() if isinstance(d, Rule) and d.entity is None]
-
-    def _check_ids(self) -> list[str]:
-        return [d.id for d in self.ruleset.declarations.values() if isinstance(d, Check)]
-
-    def _run_fast(self, columns: dict, keys: list, key_title: str) -> int:
-        import numpy as np
-
-        from ..evaluate.fixedpoint import FastProgram, Ratio
-        scalars = dict(self.scalars)
-        for name, column in columns.items():
-            scalars[name] = column.vector()
-        columns.clear()
-        fast = FastProgram(self.program)
-        n = len(keys)
-        count = len(self.program.graph.order)
-        step = iter(range(1, count + 1))
-        result = fast.run({}, scalars, rows=n, as_of=self.args.as_of,
-                          progress=lambda node: self.progress.tick("computing", next(step), count))
-        for node, why in result.fallbacks.items():
-            print(f"notice: {node} computed on the Decimal path ({why})", file=sys.stderr)
-        decls = self.ruleset.declarations
-        rules = [r for r in self._rules() if r in result.values]
-        texts = []
-        for rule in rules:
-            vec, decl = result.values[rule], decls[rule]
-            if isinstance(vec, Ratio) or (decl.type.kind == "money" and decl.rounding is None):
-                texts.append([_text(v, decl.type) for v in result.column(rule, n)])
-            else:
-                from ..evaluate.fixedpoint import broadcast
-                texts.append(format_column(broadcast(vec, n), decl.type))
-        dead = {r: result.dead.get(r) for r in rules}
-        checks = [c for c in self._check_ids() if c in result.row_checks]
-        header = [key_title] + rules + ["failed_checks", "errors"]
-        failures = np.zeros(n, dtype=bool)
-
-        def rows():
-            for row in range(n):
-                values = [None if dead[r] is not None and dead[r][row] else t[row] for r, t in zip(rules, texts)]
-                failed = [c for c in checks if not result.row_checks[c][row]]
-                if any(decls[c].severity == "error" for c in failed):
-                    failures[row] = True
-                errors = "; ".join(e.message for e in result.row_errors.get(row, []))
-                yield [keys[row]] + values + [";".join(failed), errors]
-                self.written += 1
-        _Writer(self.args.output, header).write(rows())
-        failed_rows = int(failures.sum())
-        error_rows = len(result.row_errors)
-        print(f"{n:,} clearings: {failed_rows:,} with a failed error check, {error_rows:,} with an "
-              "evaluation error")
-        for err in result.errors:
-            print(render(err), file=sys.stderr)
-        return EXIT_FAILED if failed_rows or error_rows or result.errors else EXIT_OK
-
-    def _row_facts(self, columns: dict, row: int) -> dict:
-        facts = dict(self.scalars)
-        for name, values in columns.items():
-            facts[name] = values[row]
-        return facts
-
-    def _run_decimal(self, columns: dict, keys: list, key_title: str) -> int:
-        python = {name: column.python() for name, column in columns.items()}
-        decls = self.ruleset.declarations
-        rules = self._rules()
-        header = [key_title] + rules + ["failed_checks", "errors"]
-        state = {"failed": 0, "errors": 0}
-
-        def rows():
-            for row, key in enumerate(keys):
-                evaluation = self.program.evaluate(self._row_facts(python, row), as_of=self.args.as_of)
-                failed = [c.id for c in evaluation.checks if not c.passed]
-                if any(c.severity == "error" for c in evaluation.failed_checks):
-                    state["failed"] += 1
-                if evaluation.errors:
-                    state["errors"] += 1
-                values = [_text(evaluation.values.get(r), decls[r].type) for r in rules]
-                yield [key] + values + [";".join(failed), "; ".join(e.message for e in evaluation.errors)]
-                self.written += 1
-                if row % 1024 == 0:
-                    self.progress.tick("computing", row, len(keys))
-        _Writer(self.args.output, header).write(rows())
-        print(f"{len(keys):,} clearings: {state['failed']:,} with a failed error check, "
-              f"{state['errors']:,} with an evaluation error")
-        return EXIT_FAILED if state["failed"] or state["errors"] else EXIT_OK
-
-    def _traces(self, columns: dict, keys: list) -> None:
-        from ..views.report import trace_json
-        # the columns were handed to the fast path: read the rows again, one at a time
-        header, rows, in_table, key_index, fields = self._load()
-        parsers = {name: Column(fields[name]) for name in in_table.values()}
-        ok = set(keys)
-
-        def items():
-            for number, cells in rows:
-                if isinstance(cells, Exception):
-                    continue
-                key = cells[key_index] if key_index is not None else str(number)
-                if key not in ok:
-                    continue
-                facts = dict(self.scalars)
-                try:
-                    for index, name in in_table.items():
-                        column = parsers[name]
-                        value = column.parse(cells[index])
-                        facts[name] = _python_value(column, value)
-                except (ValueProblem, TypeError, IndexError):
-                    continue
-                evaluation = self.program.evaluate(facts, trace=True, as_of=self.args.as_of)
-                yield key, trace_json(self.program, evaluation)
-        _write_traces(self.args.traces, items())
-
-
-def _python_value(column: Column, value: tuple) -> Any:
-    if not column.numeric:
-        return value[0]
-    ints, scale = value
-    if column.kind == "integer":
-        return int(ints)
-    if column.kind == "money":
-        return Decimal(ints).scaleb(-2)
-    return Decimal(ints).scaleb(-scale) if scale else Decimal(ints)
-
-
 def add_batch_parser(sub):
     """The ``batch`` subcommand's own arguments (cli.py adds the command and --as-of)."""
-    batch = sub.add_parser("batch", help="evaluate a ruleset over tables (CSV, JSON Lines, .xlsx): "
-                                         "a result row per record or per row")
+    batch = sub.add_parser("batch", help=_("evaluate a ruleset over tables (CSV, JSON Lines, .xlsx): "
+                                           "a result row per record or per row"))
     batch.add_argument("ruleset", metavar="RULESET")
     batch.add_argument("--table", action="append", metavar="[NAME=]FILE", default=[],
-                       help="a table of records; the file stem (or NAME) names the collection "
-                            "(repeatable)")
-    batch.add_argument("--facts", metavar="FILE", help="facts every record or row shares (YAML or JSON)")
+                       help=_("a table of records; the file stem (or NAME) names the collection "
+                               "(repeatable)"))
+    batch.add_argument("--facts", metavar="FILE", help=_("facts every record or row shares (YAML or JSON)"))
     batch.add_argument("-o", "--output", required=True, metavar="OUT",
-                       help="results: .csv, .jsonl or .xlsx, written whole or not at all")
+                       help=_("results: .csv, .jsonl or .xlsx, written whole or not at all"))
     batch.add_argument("--collection", metavar="NAME",
-                       help="the collection whose records are the output rows (default: the top one)")
+                       help=_("the collection whose records are the output rows (default: the top one)"))
     batch.add_argument("--key", metavar="COLUMN",
-                       help="row mode: the column that names each row (default: the first column "
-                            "when it is not a fact)")
+                       help=_("row mode: the column that names each row (default: the first column "
+                               "when it is not a fact)"))
     batch.add_argument("--traces", metavar="DIR|FILE",
-                       help="a trace per output row: one JSON file each in DIR, or JSON Lines in "
-                            "FILE.jsonl")
+                       help=_("a trace per output row: one JSON file each in DIR, or JSON Lines in "
+                               "FILE.jsonl"))
+    batch.add_argument("--encoding", metavar="NAME",
+                       help=_("the encoding of CSV and JSON Lines tables (default: UTF-8 with or without "
+                               "BOM, UTF-16 with BOM, else GB18030)"))
+    batch.add_argument("--columns", metavar="MAPPING.yaml",
+                       help=_("the table's own column names -> field ids, with units (元, 万元, %%) "
+                               "and value maps (README, \"Tables\")"))
     batch.add_argument("--keep-going", action="store_true",
-                       help="leave bad rows out and compute the rest (default: no output when a "
-                            "row is bad)")
+                       help=_("leave bad rows out and compute the rest (default: no output when a "
+                               "row is bad)"))
+    add_pack_option(batch)
     return batch

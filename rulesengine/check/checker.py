@@ -10,23 +10,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import os
-
 from ..load import ast
+from ..core.cells import outside
 from ..core.datatypes import (BOOLEAN, BUILTIN, NUMBER, Type,
                         ValueProblem, coerce, display)
 from ..load.document import Document
 from ..core.errors import (BadValueError, CheckFailed, DuplicateIdError,
                      IncompleteTableError, RulesError, TypeMismatchError, UnknownNameError, did_you_mean, flatten)
-from .model import (Check, Clause, outside, DatedValue, Declaration, Entity, Example, FactSet, Input,
+from .model import (Check, Clause, DatedValue, Declaration, Entity, Example, FactSet, Input,
                     Metadata, Module, Parameter, Rounding, Rule, Ruleset, Table, TestCase)
 from ..core.i18n import _, context_of, kind_name
 from ..load.parser import parse_formula
+from .sources import MAX_TOTAL_FORMULA_CHARS, count_formulas, find_module, formula_limit, unknown_module
 from .typer import Typer, assign_hint, assignable, unify
 
 SECTIONS = ("parameters", "tables", "inputs", "rules", "checks")
 ENTITY_SECTIONS = (("fields", "inputs"), ("rules", "rules"), ("checks", "checks"))
-MODULE_DIR = "modules"  # beside the ruleset: rulesets/modules/<id>.yaml
 
 
 def check(doc: Document) -> Ruleset:
@@ -44,6 +43,7 @@ class _Checker:
         self.decls: dict[str, Declaration] = {}
         self.entities: dict[str, Entity] = {}
         self.modules: dict[str, Module] = {}
+        self.formula_chars = 0  # counted before each formula is parsed
 
     def fail(self, error: RulesError) -> None:
         self.errors.append(error)
@@ -70,6 +70,9 @@ class _Checker:
     def _read(self, doc: Document, module: str | None) -> None:
         """Declarations of one document (the ruleset, or an included module)."""
         self.doc, self.data, self.module = doc, doc.value, module
+        self.formula_chars, crossing = count_formulas(self.data, self.formula_chars)
+        if crossing is not None:
+            self.fail(formula_limit(doc.key_span(crossing)))
         for enum_id, spec in self.data.get("enums", {}).items():
             values = tuple(spec["values"])
             if enum_id in self.enums and self.enums[enum_id].values != values:
@@ -94,15 +97,9 @@ class _Checker:
             self.fail(DuplicateIdError(_("module '{id}' is included twice").format(id=module_id), span=span,
                                        hint=_("include each module once")))
             return
-        folder = os.path.join(os.path.dirname(self.main.file), MODULE_DIR)
-        file = os.path.join(folder, f"{module_id}.yaml")
-        if not os.path.isfile(file):
-            known = [f[:-5] for f in sorted(os.listdir(folder)) if f.endswith(".yaml")] \
-                if os.path.isdir(folder) else []
-            self.fail(UnknownNameError(_("unknown module '{id}' (no file {file})").format(id=module_id, file=file),
-                                       span=span, hint=did_you_mean(module_id, known) or
-                                       (_("modules: {ids}").format(ids=", ".join(known)) if known else
-                                        _("shared modules live in {folder}/<id>.yaml").format(folder=folder))))
+        file = find_module(self.main.file, module_id)
+        if file is None:
+            self.fail(unknown_module(self.main.file, module_id, span))
             return
         try:
             doc = load_ruleset(file)
@@ -117,6 +114,12 @@ class _Checker:
             return
         self.modules[module_id] = Module(module_id, data["title"], data["document_number"], doc.file)
         self._read(doc, module_id)
+
+    def _key_type(self, entity_id: str) -> Type | None:
+        """The type of an entity's key field; None if the key is not a field (already reported)."""
+        entity = self.entities[entity_id]
+        decl = self.decls.get(f"{entity.id}.{entity.key}")
+        return decl.type if decl is not None else None
 
     def _add(self, decl: Declaration) -> None:
         other = self.decls.get(decl.id)
@@ -360,10 +363,10 @@ class _Checker:
             keys = [self._value(row[name], type_, path + (name,)) for name, type_ in table.columns]
             key = keys[0] if len(keys) == 1 else tuple(keys)
             value = self._value(row["value"], table.type, path + ("value",))
-            if value is not None and outside(table, value):
+            bound = outside(value, table.minimum, table.maximum, table.type) if value is not None else None
+            if bound:
                 self.fail(BadValueError(_("table '{id}': {value} is {bound}").format(
-                                            id=table.id, value=display(value, table.type),
-                                            bound=outside(table, value)),
+                                            id=table.id, value=display(value, table.type), bound=bound),
                                         span=self.doc.span(path + ("value",)),
                                         hint=_("the table's min and max bound every row")))
             if key in rows:
@@ -396,6 +399,8 @@ class _Checker:
     def _parse(self, path: tuple, text: str) -> ast.Node | None:
         def origin(start: int, end: int):
             return self.doc.scalar_span(path, start, end)
+        if self.formula_chars > MAX_TOTAL_FORMULA_CHARS:
+            return None  # refused by _count_formulas: nothing is parsed
         try:
             return parse_formula(text, origin)
         except RulesError as err:
@@ -481,8 +486,9 @@ class _Checker:
             self.fail(BadValueError(_("'{id}' is checked once, not per record").format(id=decl.id),
                                     span=self.doc.span(where), hint=_("write just {id}").format(id=decl.id)))
             return frozenset()
-        entity = self.entities[decl.entity]
-        key_type = self.decls[f"{entity.id}.{entity.key}"].type
+        key_type = self._key_type(decl.entity)
+        if key_type is None:
+            return frozenset()
         return frozenset(self._value(key, key_type, where + (i,)) for i, key in enumerate(keys))
 
     def _expected(self, decl: Declaration, raw, where: tuple):
@@ -507,8 +513,9 @@ class _Checker:
                                       "to values").format(id=decl.id), span=self.doc.span(where),
                                     hint=_("write {id}: {{KEY1: value, KEY2: value}}").format(id=decl.id)))
             return {}
-        entity = self.entities[decl.entity]
-        key_type = self.decls[f"{entity.id}.{entity.key}"].type
+        key_type = self._key_type(decl.entity)
+        if key_type is None:
+            return {}
         return {self._value(key, key_type, where): self._expected(decl, value, where + (key,))
                 for key, value in raw.items()}
 

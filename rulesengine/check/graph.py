@@ -7,7 +7,7 @@ name every edge; inputs, parameters and tables nothing uses are warnings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -26,11 +26,16 @@ class RulesetGraph:
     def decl(self, node_id: str) -> Declaration:
         return self.ruleset.declarations[node_id]
 
+    _ancestors: dict = field(default_factory=dict, repr=False, compare=False)
+
     def requirements(self, targets: list[str]) -> set[str]:
         """The targets and everything they depend on."""
         needed = set(targets)
         for target in targets:
-            needed |= nx.ancestors(self.graph, target)
+            found = self._ancestors.get(target)
+            if found is None:  # the graph never changes once built: each node's ancestors once
+                found = self._ancestors[target] = frozenset(nx.ancestors(self.graph, target))
+            needed |= found
         return needed
 
     def plan(self, targets: list[str] | None = None) -> tuple[list[str], list[str]]:

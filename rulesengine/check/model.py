@@ -11,8 +11,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROU
 from typing import Any, Callable
 
 from ..load import ast
-from ..core.datatypes import Type, display
-from ..core.i18n import _
+from ..core.datatypes import Type
 from ..load.document import Document
 from ..core.errors import RulesWarning
 from ..core.source import Span
@@ -302,16 +301,6 @@ def resolve(decls: dict[str, Declaration], entities: dict[str, Entity], name: st
             return decls.get(name)
     found = decls.get(name)
     return found if found is not None and found.entity is None else None
-
-
-def outside(decl, value: Any) -> str | None:
-    """How ``value`` breaks the ``min``/``max`` of an input or a table's values, or None."""
-    low, high = getattr(decl, "minimum", None), getattr(decl, "maximum", None)
-    if low is not None and value < low:
-        return _("below the minimum {limit}").format(limit=display(low, decl.type))
-    if high is not None and value > high:
-        return _("above the maximum {limit}").format(limit=display(high, decl.type))
-    return None
 
 
 def aggregates_children(entities: dict[str, Entity], scope: str | None, entity: str) -> bool:

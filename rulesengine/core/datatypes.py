@@ -150,8 +150,24 @@ def coerce(value: Any, type_: Type) -> Any:
             raise ValueProblem(_("{value} has more than two decimal places").format(value=_show(value)),
                                _("money is exact to the fen (0.01 yuan); round the amount in "
                                  "the source system"))
-        return number.quantize(FEN)
-    return number
+        return plain(number.quantize(FEN))
+    return plain(number)
+
+
+def plain(value: Decimal) -> Decimal:
+    """A number as a person writes it: never a signed zero (``-0.00`` is ``0.00``) and no
+    positive exponent below 34 digits (``1E+3`` is ``1000``, ``0E+2`` is ``0``). Decimal
+    arithmetic gives both forms (``-1 * 0``, ``0 / 0.05``, ``0.5 / 0.0005``); no fact and no
+    result keeps them, whichever back-end computes it."""
+    exponent = value.as_tuple().exponent
+    if value.is_zero():
+        return Decimal(0) if isinstance(exponent, int) and exponent > 0 else value.copy_abs()
+    if isinstance(exponent, int) and exponent > 0 and value.adjusted() < 34:
+        return value.quantize(Decimal(1), context=_PLAIN)
+    return value
+
+
+_PLAIN = Context(prec=34)
 
 
 def _how(kind: str) -> str | None:

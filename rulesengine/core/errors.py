@@ -12,7 +12,10 @@ import difflib
 from typing import ClassVar, Iterable, Sequence
 
 from .i18n import _, severity_name
-from .source import Span, excerpt
+from .source import Span, clip, excerpt
+
+MAX_MESSAGE_CHARS = 1_000  # a longer message (or note) is cut in the middle
+MAX_HINT_CHARS = 2_000
 
 
 class RulesError(Exception):
@@ -23,11 +26,12 @@ class RulesError(Exception):
 
     def __init__(self, message: str, *, span: Span | None = None, hint: str | None = None,
                  related: Sequence[tuple[str, Span | None]] = (), context: str | None = None):
+        message = clip(message, MAX_MESSAGE_CHARS)  # a huge value is never echoed whole
         super().__init__(message)
         self.message = message
         self.span = span
-        self.hint = hint
-        self.related = tuple(related)
+        self.hint = clip(hint, MAX_HINT_CHARS) if hint else hint
+        self.related = tuple((clip(note, MAX_MESSAGE_CHARS), where) for note, where in related)
         self.context = context  # e.g. "rule settlement_amount (三(三)6)"
 
     def __str__(self) -> str:
@@ -45,6 +49,18 @@ class FileReadError(LoadError):
 
 class YamlSyntaxError(LoadError):
     code = "yaml-syntax"
+
+
+class BadCharacterError(LoadError):
+    """Text holds a control character, a lone surrogate or a direction override."""
+
+    code = "bad-character"
+
+
+class LimitError(RulesError):
+    """The input crosses one of the documented bounds (README: Limits and guarantees)."""
+
+    code = "limit"
 
 
 class DuplicateKeyError(LoadError):
@@ -163,6 +179,39 @@ class EmptyCollectionError(EvaluationError):
 
 class NoValueInForceError(EvaluationError):
     code = "no-value-in-force"
+
+
+# --- tables (batch) -------------------------------------------------------------------
+class TableError(RulesError):
+    """A table given to ``batch`` cannot be read as a table; located at its row and column."""
+
+    code = "bad-table"
+
+
+class TableFileError(TableError):
+    """Empty, truncated, or not the format its name says (a renamed file)."""
+
+    code = "table-file"
+
+
+class TableEncodingError(TableError):
+    code = "table-encoding"
+
+
+class TableShapeError(TableError):
+    """A row wider or narrower than the header."""
+
+    code = "table-shape"
+
+
+class TableHeaderError(TableError):
+    """A duplicated, empty or unknown header cell, or a missing column."""
+
+    code = "table-header"
+
+
+class TableTooLargeError(TableError):
+    code = "table-too-large"
 
 
 class UsageError(RulesError):

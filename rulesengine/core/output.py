@@ -8,11 +8,28 @@ run never leaves a truncated one behind.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from typing import Callable
 
 from .errors import OutputError
 from .i18n import _
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def formula_safe(value):
+    """A cell value that no spreadsheet will run as a formula (the OWASP convention).
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    ``'``; a plain number written as text (``-242.81``) and every non-text value are returned
+    unchanged, so numbers stay numbers. Used for every cell of every CSV and .xlsx we write.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def write_atomic(path: str, write: Callable[[str], None]) -> None:

@@ -7,10 +7,12 @@ file it reads, so an error can show the offending line long after the file was p
 from __future__ import annotations
 
 import os
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
 _TEXTS: dict[str, str] = {}
+_LINES: dict[str, list[str]] = {}  # each remembered text split into lines once, when first needed
 
 
 @dataclass(frozen=True, order=True)
@@ -30,25 +32,46 @@ class Span:
         return {"file": self.file, "line": self.line, "column": self.col}
 
 
+# Characters no text we show or write may hold: controls other than tab and line feed, lone
+# surrogates and U+FFFE/U+FFFF (no XML file, so no .xlsx, can hold them; a terminal acts on
+# them), and the bidirectional controls that display text in another order than it is read.
+BAD_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff"
+                           "\u202a-\u202e\u2066-\u2069]")
+
+
 def display_path(path: str) -> str:
-    """A path as users see it: relative to the working directory when it lies below it."""
+    """A path as users see it: relative to the working directory when it lies below it, with
+    bytes that are not UTF-8 (``\\xff``) and control characters written as escapes."""
     try:
         rel = os.path.relpath(path)
     except ValueError:  # another drive on Windows
-        return path
-    return path if rel.startswith("..") else rel
+        rel = ".."
+    return printable(path if rel.startswith("..") else rel)
+
+
+def printable(text: str) -> str:
+    """``text`` with bytes that are not UTF-8 (a file name's ``\\xff``) and the characters of
+    :data:`BAD_CHARACTER` written as escapes, so that any output (terminal, HTML, .xlsx) can hold it."""
+    if BAD_CHARACTER.search(text) is None:
+        return text
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return BAD_CHARACTER.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def remember(file: str, text: str) -> None:
     """Keep ``text`` as the content of ``file`` for later excerpts."""
     _TEXTS[file] = text
+    _LINES.pop(file, None)
 
 
 def source_line(file: str, line: int) -> str | None:
-    text = _TEXTS.get(file)
-    if text is None:
-        return None
-    lines = text.splitlines()
+    """Line ``line`` of a remembered file; the file is split once however many errors it has."""
+    lines = _LINES.get(file)
+    if lines is None:
+        text = _TEXTS.get(file)
+        if text is None:
+            return None
+        lines = _LINES[file] = text.splitlines()
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
@@ -77,6 +100,14 @@ def excerpt(span: Span) -> str | None:
 _MAX_EXCERPT = 160  # characters of a source line shown around an error
 
 
+def clip(text: str, limit: int) -> str:
+    """``text`` cut in the middle when longer than ``limit``, saying how much is left out."""
+    if len(text) <= limit:
+        return text
+    keep = limit // 2
+    return f"{text[:keep]}…[{len(text) - 2 * keep:,}]…{text[-keep:]}"
+
+
 def text_width(text: str) -> int:
     """Terminal cells the text takes: CJK characters take two."""
     return sum(2 if _is_wide(ch) else 1 for ch in text)
@@ -102,10 +133,7 @@ class LineIndex:
     """Turns character offsets of a text into 1-based (line, column) pairs."""
 
     def __init__(self, text: str):
-        self._starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._starts.append(i + 1)
+        self._starts = [0] + [match.end() for match in re.finditer("\n", text)]
 
     def position(self, offset: int) -> tuple[int, int]:
         index = bisect_right(self._starts, offset) - 1

@@ -163,15 +163,14 @@ class _Compiler:
         keys = [self.build(key) for key in node.keys]
         key_of = keys[0] if len(keys) == 1 else \
             (lambda values, row, record: tuple(k(values, row, record) for k in keys))
-        context, collection = self.context, self.ruleset.entities[self.scope].collection if self.scope else None
+        context = self.context
 
         def look_up(values, row, record):
             key = key_of(values, row, record)
             try:
                 found = (values[table.id] if fixed is None else fixed)[key]
             except (KeyError, TypeError):
-                raise TableKeyError(table_key_message(table, key, collection,
-                                                      values[collection].keys[row] if collection else None),
+                raise TableKeyError(table_key_message(table, key),
                                     span=node.span, context=context,
                                     hint=_("add the row to the table, or check the fact")) from None
             if record is not None:

@@ -18,14 +18,14 @@ from ..load import ast
 from ..core.builtins import AGGREGATES
 from .compiler import Compiled, compile_check, compile_formula
 from ..core.datatypes import Type, display
-from ..core.errors import (MissingFactError,
+from ..core.errors import (EvaluationError, MissingFactError,
                      RulesError, RulesWarning)
 from ..check.graph import RulesetGraph
 from ..core.i18n import _
 from ..check.model import CLEARING_YEAR, Check, Input, Parameter, Rule, Table
-from .semantics import (DECIMAL_CONTEXT, as_decimal, as_of_date,
+from .semantics import (ARITHMETIC_ERRORS, DECIMAL_CONTEXT, arithmetic_error, as_decimal, as_of_date,
                         dated_value, default_source, missing_fact, rule_value)
-from .scheduler import walk
+from .scheduler import carried_rows, needs_failed_records, record_error, walk
 from .trace import TraceNode
 
 @dataclass
@@ -78,6 +78,9 @@ class Evaluation:
     trace: list[TraceNode] | None = None
     as_of: date | None = None
     warnings: list[RulesWarning] = field(default_factory=list)
+    # (entity id, key) when this is one record's part of a larger evaluation (batch --pack);
+    # (None, key) for one row of a table evaluated row by row
+    scope: tuple[str | None, Any] | None = None
 
     @property
     def failed_checks(self) -> list[CheckResult]:
@@ -222,10 +225,11 @@ class Program:
                     name=decl.name, label=decl.label, count=len(lacking), collection=collection, keys=shown),
                 _("give every record its '{name}'").format(name=decl.name))
 
-    def _evaluate_node(self, decl: Rule | Check, values: dict, result: Evaluation, trace: bool) -> None:
+    def _evaluate_node(self, decl: Rule | Check, values: dict, result: Evaluation, trace: bool,
+                       dead: set[int] | None = None) -> set[int] | None:
+        """Compute ``decl``; for a per-record one, return the rows left without a value."""
         if decl.entity is not None:
-            self._evaluate_column(decl, values, result, trace)
-            return
+            return self._evaluate_column(decl, values, result, trace, dead or set())
         record: list | None = [] if trace else None
         sides = None
         if isinstance(decl, Check):
@@ -253,22 +257,37 @@ class Program:
         left, right = self.sides[decl.id]
         return left(values, row, None), right(values, row, None)
 
-    def _evaluate_column(self, decl: Rule | Check, values: dict, result: Evaluation, trace: bool) -> None:
-        """A per-record rule or check: once per record, in record order."""
+    def _evaluate_column(self, decl: Rule | Check, values: dict, result: Evaluation, trace: bool,
+                         dead: set[int]) -> set[int]:
+        """A per-record rule or check: once per record, in record order. A record whose inputs
+        failed (``dead``) or whose own formula fails has no value; its error names it; the
+        rows without a value are returned (:mod:`.scheduler`, the rule both back-ends follow)."""
         formula = self.formulas[decl.id]
-        keys = values[self._collection(decl)].keys
+        collection = self._collection(decl)
+        keys = values[collection].keys
+        dead = set(dead)
         rounding = decl.rounding if isinstance(decl, Rule) else None
         column: list[Any] = []
         rows_trace: list[dict] = []
         failures: list[RecordCheck] = []
         checking = self.checks.get(decl.id)
         for row, key in enumerate(keys):
+            if row in dead:
+                column.append(None)
+                continue
             record: list | None = [] if trace else None
             sides = None
-            if checking is not None:
-                value, sides = checking(values, row, record)
-            else:
-                value = formula(values, row, record)
+            try:
+                if checking is not None:
+                    value, sides = checking(values, row, record)
+                else:
+                    value = formula(values, row, record)
+            except (EvaluationError, *ARITHMETIC_ERRORS) as exc:
+                error = exc if isinstance(exc, EvaluationError) else arithmetic_error(decl, exc)
+                result.errors.append(record_error(error, key, collection))
+                dead.add(row)
+                column.append(None)
+                continue
             before = value
             if isinstance(decl, Rule):
                 value = rule_value(value, rounding)
@@ -289,6 +308,7 @@ class Program:
             node.display = _("{count} records").format(count=len(keys))
             node.records = rows_trace
             result.trace.append(node)
+        return dead
 
     # --- trace nodes ----------------------------------------------------------------------------
     def _fact_node(self, decl: Input | Parameter, value: Any, supplied: bool, source: str | None,
@@ -394,6 +414,7 @@ class _DecimalBackend:
                  source: str | None):
         self.program, self.facts, self.values, self.result = program, facts, values, result
         self.trace, self.source = trace, source
+        self.dead: dict[str, set[int]] = {}  # per-record id -> rows without a value
 
     def has_records(self, decl) -> bool:
         return self.program._collection(decl) in self.values
@@ -402,7 +423,30 @@ class _DecimalBackend:
         self.program._fact(decl, self.facts, self.values, self.result, self.source)
 
     def node(self, decl: Rule | Check) -> None:
-        self.program._evaluate_node(decl, self.values, self.result, self.trace)
+        dead = self._dead_inputs(decl)
+        rows = self.program._evaluate_node(decl, self.values, self.result, self.trace, dead)
+        if rows:
+            self.dead[decl.id] = rows
+
+    def _dead_inputs(self, decl: Rule | Check) -> set[int]:
+        """Rows of ``decl`` whose inputs failed (:func:`.scheduler.carried_rows`); a value over
+        many records that needs a failed record raises :func:`.scheduler.needs_failed_records`."""
+        dead: set[int] = set()
+        if not self.dead:  # no record has failed: nothing to carry
+            return dead
+        ruleset = self.program.ruleset
+        for dep in self.program.graph.dependencies(decl.id):
+            rows = self.dead.get(dep)
+            if not rows:
+                continue
+            dep_decl = ruleset.declarations[dep]
+            found = carried_rows(ruleset, decl, dep_decl, sorted(rows),
+                                 lambda collection: self.values[collection].parent_rows)
+            if found is None:
+                keys = self.values[self.program._collection(dep_decl)].keys
+                raise needs_failed_records(ruleset, decl, dep, [keys[row] for row in sorted(rows)])
+            dead.update(found)
+        return dead
 
 
 def _operand(value: Any, type_: Type) -> str:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.cells import bound_message, fact_message, outside
 from ..core.datatypes import ValueProblem, coerce, display
 from ..core.errors import (CheckFailed, ConstraintError, DuplicateIdError, FactError, FixedParameterError,
                      RulesError, UnknownFactError, UsageError, did_you_mean)
 from ..core.i18n import _, kind_name
 from ..load.loader import load_facts
-from ..check.model import FactSet, Input, Parameter, Ruleset, Table, outside
+from ..check.model import FactSet, Input, Parameter, Ruleset, Table
 from .records import bind_records
 from .semantics import as_decimal
 
@@ -93,15 +94,12 @@ def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
         try:
             value = coerce(raw, decl.type)
         except ValueProblem as problem:
-            errors.append(FactError(_("fact '{name}' ({label}): {problem} (expected {type})").format(
-                                        name=name, label=decl.label, problem=problem.message, type=decl.type),
+            errors.append(FactError(fact_message(name, decl.label, problem.message, decl.type),
                                     span=span, hint=problem.hint))
             continue
         problem = _outside(decl, value)
         if problem:
-            errors.append(ConstraintError(_("fact '{name}' ({label}) is {value}, {bound}").format(
-                                              name=name, label=decl.label, value=display(value, decl.type),
-                                              bound=problem), span=span,
+            errors.append(ConstraintError(bound_message(name, decl.label, value, problem, decl.type), span=span,
                                           hint=_("the ruleset requires it ({reference})").format(
                                               reference=ruleset.reference(decl))))
             continue
@@ -126,7 +124,9 @@ def check_fact_sets(ruleset: Ruleset) -> None:
 
 
 def _outside(decl: Input | Parameter, value: Any) -> str | None:
-    return outside(decl, value) if isinstance(decl, Input) else None
+    if not isinstance(decl, Input):
+        return None
+    return outside(value, decl.minimum, decl.maximum, decl.type)
 
 
 def bind_table(table: Table, raw: Any, facts: FactSet, path: tuple, errors: list[RulesError]) -> dict:
@@ -189,7 +189,7 @@ def _table_row(table: Table, item: dict, i: int, facts: FactSet, where: tuple,
                                         problem=problem.message, type=type_),
                                     span=facts.span_of(where + (column,)), hint=problem.hint))
             continue
-        bound = outside(table, cells[-1]) if column == "value" else None
+        bound = outside(cells[-1], table.minimum, table.maximum, table.type) if column == "value" else None
         if bound:
             errors.append(ConstraintError(_("table '{name}' ({label}), row {row}: {value} is {bound}").format(
                                               name=table.id, label=table.label, row=i + 1,

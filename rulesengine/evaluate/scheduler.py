@@ -14,6 +14,7 @@ from typing import Callable, Protocol
 from ..check.graph import RulesetGraph
 from ..check.model import Input, Parameter, Table
 from ..core.errors import EvaluationError, RulesError
+from ..core.i18n import _, context_of
 from .semantics import ARITHMETIC_ERRORS, arithmetic_error
 
 
@@ -65,3 +66,47 @@ def _capture(step: Callable, decl, failed: set[str], errors: list[RulesError]) -
     except ARITHMETIC_ERRORS as exc:
         failed.add(decl.id)
         errors.append(arithmetic_error(decl, exc))
+
+
+# --- records that fail on their own --------------------------------------------------------------
+# A run-time error in one record (a division by zero for one institution) fails that record
+# only: its value is absent, the per-record values that need it are absent for the same record
+# (or its children, or its parent), and a value over many records that needs it fails, naming
+# the records. Both back-ends carry failed rows by these two functions.
+def carried_rows(ruleset, decl, dep, rows: list[int], parent_rows: Callable[[str], list[int]]
+                 ) -> list[int] | None:
+    """Rows of ``decl`` left without a value because ``dep`` has none in ``rows`` (ascending):
+    the same rows, a child's rows of a failed parent, a parent's rows with a failed child; None
+    when ``decl`` is a value over many records (a total), which then cannot be computed."""
+    if decl.entity == dep.entity:
+        return rows
+    if decl.entity is None or dep.entity is None:
+        return None
+    entities = ruleset.entities
+    if entities[decl.entity].parent == dep.entity:
+        failed = set(rows)
+        return [row for row, parent in enumerate(parent_rows(entities[decl.entity].collection)) if parent in failed]
+    if entities[dep.entity].parent == decl.entity:
+        parents = parent_rows(entities[dep.entity].collection)
+        return sorted({parents[row] for row in rows})
+    return None
+
+
+def record_error(error: RulesError, key, collection: str) -> RulesError:
+    """``error`` of one record, its message naming the record."""
+    error.message = _("record '{key}' of {collection}: {message}").format(
+        key=key, collection=collection, message=error.message)
+    error.args = (error.message,)
+    return error
+
+
+def needs_failed_records(ruleset, decl, dep: str, keys: list) -> EvaluationError:
+    """A value over many records that needs ``dep`` of records that failed (``keys``)."""
+    collection = ruleset.entities[ruleset.declarations[dep].entity].collection
+    shown = ", ".join(repr(k) for k in keys[:10]) + (" ..." if len(keys) > 10 else "")
+    return EvaluationError(
+        _("'{id}' cannot be computed: it needs '{dep}' of {count} record(s) of {collection} that "
+          "could not be computed: {keys}").format(id=decl.id, dep=dep, count=len(keys),
+                                                  collection=collection, keys=shown),
+        span=decl.span, context=context_of(decl),
+        hint=_("correct those records (their errors are listed above), or guard the rule"))

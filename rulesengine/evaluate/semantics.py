@@ -18,6 +18,7 @@ from typing import Any
 from ..check.model import CLEARING_YEAR, ROUNDING_MODES, Parameter, Rounding, Ruleset
 from ..core.errors import (ArithmeticLimitError, InvalidDateError, NoValueInForceError, PeriodWarning,
                            RulesError, RulesWarning, StaleParameterWarning)
+from ..core.datatypes import plain
 from ..core.i18n import _, context_of
 
 DECIMAL_CONTEXT = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
@@ -35,25 +36,10 @@ MODES = tuple(ROUNDING_MODES)
 
 
 def as_decimal(value: Any) -> Any:
-    """Integers enter evaluation as Decimal, so int / int can never give a float; a number
-    enters in its plain form (:func:`plain`)."""
+    """Integers enter evaluation as Decimal, so int / int can never give a float. (Facts are
+    already in their plain form: :func:`..core.datatypes.plain` is applied where they are typed.)"""
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
-    if isinstance(value, Decimal):
-        return plain(value)
-    return value
-
-
-def plain(value: Decimal) -> Decimal:
-    """A number as a person writes it: never a signed zero (``-0.00`` is ``0.00``) and no
-    positive exponent below 34 digits (``1E+3`` is ``1000``, ``0E+2`` is ``0``). Decimal
-    arithmetic gives both forms (``-1 * 0``, ``0 / 0.05``, ``0.5 / 0.0005``); no fact and no
-    result keeps them, whichever back-end computes it."""
-    exponent = value.as_tuple().exponent
-    if value.is_zero():
-        return Decimal(0) if isinstance(exponent, int) and exponent > 0 else value.copy_abs()
-    if isinstance(exponent, int) and exponent > 0 and value.adjusted() < 34:
-        return value.quantize(Decimal(1), context=DECIMAL_CONTEXT)
     return value
 
 
@@ -71,8 +57,12 @@ def round_rule(value: Decimal, rounding: Rounding) -> Decimal:
     """Round as the ruleset says, after settling the last digits a 34-digit division leaves:
     150000 / 450000 * 300000 is 99999.999…9 (34 digits), which must round down to 100000.00."""
     value = SETTLE_CONTEXT.plus(value)
-    rounded = value.quantize(Decimal(1).scaleb(-rounding.places), rounding=ROUNDING_MODES[rounding.mode])
+    quantum = _QUANTA.get(rounding.places) or Decimal(1).scaleb(-rounding.places)
+    rounded = value.quantize(quantum, rounding=ROUNDING_MODES[rounding.mode])
     return rounded.copy_abs() if rounded.is_zero() else rounded  # no "-0.00"
+
+
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(0, 35)}  # made once, not per rounding
 
 
 def arithmetic_error(decl, exc: ArithmeticError) -> ArithmeticLimitError:
@@ -150,17 +140,14 @@ def missing_fact(decl) -> tuple[str, str]:
     return message, hint
 
 
-def table_key_message(table, key: Any, collection: str | None, record: Any) -> str:
-    """What a look-up with no row is called: the table, the key (each column named when the
-    table has several) and, per record, the record it was looked up for."""
+def table_key_message(table, key: Any) -> str:
+    """What a look-up with no row is called: the table and the key, each key column named when
+    the table has several (the record, per record, is named by the evaluation)."""
     if len(table.columns) > 1 and isinstance(key, tuple):
         shown = ", ".join(f"{name}={value!r}" for (name, _type), value in zip(table.columns, key))
     else:
         shown = repr(key)
-    message = _("table '{id}' ({label}) has no row for {key}").format(id=table.id, label=table.label, key=shown)
-    if collection is not None:
-        message += _(" (record {record} of '{collection}')").format(record=repr(record), collection=collection)
-    return message
+    return _("table '{id}' ({label}) has no row for {key}").format(id=table.id, label=table.label, key=shown)
 
 
 def default_source(ruleset: Ruleset, decl: Parameter) -> str:

@@ -17,12 +17,13 @@ from typing import Any, Iterator
 
 import yaml
 
-from ..core.errors import DuplicateKeyError, FileReadError, LoadError, YamlSyntaxError
+from ..core.errors import BadCharacterError, DuplicateKeyError, FileReadError, LoadError, YamlSyntaxError
 from ..core.i18n import _
-from ..core.source import LineIndex, Span, display_path, remember
+from ..core.source import BAD_CHARACTER, LineIndex, Span, display_path, remember
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
-MAX_NODES = 1_000_000  # bounds alias expansion ("billion laughs")
+MAX_NODES = 100_000  # values of one document, counted while composing and again with aliases expanded
+MAX_NESTING = 64  # levels of lists and mappings inside each other
 MAX_NUMBER_CHARS = 100  # a longer plain number is a mistake (and int() refuses > 4300 digits)
 
 Path = tuple  # of str keys and int indexes
@@ -44,6 +45,7 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()  # for bool spellings only
 # them with a hint, exactly as it refuses the same text in quotes.
 _PLAIN_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 _NON_FINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 
 class Document:
@@ -112,6 +114,10 @@ class Document:
             raise LoadError(_("the document expands to more than {count:,} values").format(count=MAX_NODES),
                             span=self._node_span(node),
                             hint=_("YAML aliases (*name) are expanded; do not nest them"))
+        if len(path) >= MAX_NESTING and not isinstance(node, yaml.ScalarNode):  # aliases in aliases
+            raise LoadError(_("the document is nested too deeply (more than {limit} levels)").format(
+                                limit=MAX_NESTING), span=self._node_span(node),
+                            hint=_("nest lists and mappings a few levels at most"))
         self._nodes[path] = node
         if not isinstance(node, yaml.ScalarNode) and node.tag not in (_MAP, _SEQ):
             raise LoadError(_("unsupported YAML tag '{tag}'").format(tag=node.tag), span=self._node_span(node),
@@ -142,7 +148,7 @@ class Document:
     def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag, text = node.tag, node.value
         if tag in (_STR, _TIMESTAMP):  # dates stay ISO text; the checker parses them
-            return text
+            return self._text(node) if BAD_CHARACTER.search(text) else text
         if tag == _NULL:
             return None
         if tag == _BOOL:
@@ -151,6 +157,22 @@ class Document:
             return self._number(node)
         raise LoadError(_("unsupported YAML tag '{tag}'").format(tag=tag), span=self._node_span(node),
                         hint=_("only plain YAML values are allowed: no !!python or custom tags"))
+
+    def _text(self, node: yaml.ScalarNode) -> str:
+        """Text holding a suspicious character: an escaped surrogate pair (JSON writes 😀
+        as "\\ud83d\\ude00") becomes its character; any other is refused where it stands."""
+        text = _SURROGATE_PAIR.sub(lambda m: m.group().encode("utf-16-le", "surrogatepass")
+                                   .decode("utf-16-le"), node.value)
+        bad = BAD_CHARACTER.search(text)
+        if bad is None:
+            return text
+        raise BadCharacterError(
+            _("the text holds the character U+{code:04X} at position {position}").format(
+                code=ord(bad.group()), position=bad.start() + 1),
+            span=self._node_span(node),
+            hint=_("remove it: control characters, lone surrogates and direction overrides cannot "
+                   "be shown, printed or written to a spreadsheet; a line break in a value is "
+                   "written as \\n"))
 
     def _number(self, node: yaml.ScalarNode) -> Any:
         """A YAML int or float: ``int`` or ``Decimal`` if written as a plain decimal, else text."""
@@ -249,24 +271,59 @@ def parse_document(name: str, text: str) -> Document:
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=exc), span=Span(name, 1, 1),
                               hint=_("the file is not valid YAML or JSON")) from None
-    except RecursionError:
-        raise LoadError(_("the document is nested too deeply"), span=Span(name, 1, 1),
-                        hint=_("nest lists and mappings a few levels at most")) from None
+    except _Bound as bound:
+        raise bound.error(name) from None
     if len(documents) > 1:
         mark = documents[1][0]  # the '---' that starts the second document
         raise YamlSyntaxError(_("the file holds more than one YAML document"),
                               span=Span(name, mark.line + 1, mark.column + 1),
                               hint=_("remove the '---' line; one ruleset or fact set per file"))
-    try:
-        return Document(name, text, documents[0][1] if documents else None)
-    except RecursionError:
-        raise LoadError(_("the document is nested too deeply"), span=Span(name, 1, 1),
-                        hint=_("nest lists and mappings a few levels at most")) from None
+    return Document(name, text, documents[0][1] if documents else None)
+
+
+class _Bound(Exception):
+    """A bound crossed while composing (raised inside PyYAML, turned into a LoadError)."""
+
+    def __init__(self, mark: yaml.Mark, deep: bool):
+        super().__init__()
+        self.mark, self.deep = mark, deep
+
+    def error(self, name: str) -> LoadError:
+        span = Span(name, self.mark.line + 1, self.mark.column + 1)
+        if self.deep:
+            return LoadError(_("the document is nested too deeply (more than {limit} levels)").format(
+                                 limit=MAX_NESTING), span=span,
+                             hint=_("nest lists and mappings a few levels at most"))
+        return LoadError(_("the document holds more than {count:,} values").format(count=MAX_NODES),
+                         span=span, hint=_("a ruleset or facts file is far smaller; for a city's "
+                                           "records use rulesengine batch with CSV or Excel tables"))
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, counting values and levels as it composes them: a bound is
+    crossed at the value that crosses it, before the rest of the file is read."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self._depth = 0
+        self._composed = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        level = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        self._depth += level
+        self._composed += 1
+        if self._depth > MAX_NESTING or self._composed > MAX_NODES:
+            raise _Bound(event.start_mark, self._depth > MAX_NESTING)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= level
 
 
 def _compose_all(text: str) -> Iterator[tuple[yaml.Mark, yaml.Node]]:
     """Each document's node, with the mark where the document starts (its '---' if any)."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         while loader.check_node():
             start = loader.peek_event()  # the DocumentStartEvent: at '---' when explicit

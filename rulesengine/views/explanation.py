@@ -24,6 +24,7 @@ from ..core.datatypes import Type, display
 from ..core.errors import render
 from ..evaluate.evaluator import CheckResult, Evaluation, Program, splice
 from ..core.i18n import _
+from ..core.source import printable
 from ..check.model import Check, Entity, Metadata, Parameter, Rule
 from ..evaluate.trace import TraceNode
 
@@ -36,6 +37,7 @@ WORDS: dict[str, str] = {
     "effective": "施行期间",
     "as_of": "计算基准日",
     "as_of_none": "无（事实未给清算年度，规则集未定施行日期）",
+    "record": "记录",
     "ruleset_file": "规则集文件",
     "facts_source": "事实来源",
     "modules": "引用的共用模块",
@@ -86,6 +88,7 @@ WORDS: dict[str, str] = {
     "reading": "文本解读",
     "defined_at": "定义位置",
     "see_above": "见上文",
+    "continued": "层次过深，接下文",
     "record_count": "{count} 条记录",
     "records_passed": "{count} 条记录全部通过",
     "records_failed": "{count} 条记录中 {failed} 条未通过",
@@ -294,6 +297,8 @@ class Explanation:
         """(word, text) rows describing the document and the evaluation."""
         meta = self.meta
         rows = [(word("document_number"), meta.document_number)]
+        if self.evaluation.scope is not None:
+            rows.insert(0, (self.scope_label(), str(self.evaluation.scope[1])))
         if meta.issuer:
             rows.append((word("issuer"), "、".join(meta.issuer)))
         if meta.issued:
@@ -308,6 +313,16 @@ class Explanation:
         for module in self.ruleset.modules.values():
             rows.append((word("modules"), f"{module.title}（{module.document_number}）"))
         return rows
+
+    def scope_label(self) -> str:
+        """What the record an evaluation is scoped to is: its collection's label, or 记录."""
+        entity = self.ruleset.entities.get(self.evaluation.scope[0] or "")
+        return entity.label if entity is not None else word("record")
+
+    def own(self, decl) -> bool:
+        """Whether ``decl`` has one value here: top-level, or of the record in scope."""
+        scope = self.evaluation.scope
+        return decl.entity is None or (scope is not None and decl.entity == scope[0])
 
     def fact_source(self) -> str | None:
         sources = [n.source for n in self.evaluation.trace if n.kind == "fact" and n.source]
@@ -324,7 +339,7 @@ class Explanation:
         for name, example in self.ruleset.examples.items():
             if source in (f"example {name}", _("example {name}").format(name=name)):
                 return word("source_example", name=name, label=example.label)
-        return word("source_file", path=source)
+        return word("source_file", path=printable(source))  # a file name may hold any byte
 
     def node_source(self, node: TraceNode) -> str:
         """Where the value of a fact or parameter node came from."""

@@ -17,12 +17,17 @@ from __future__ import annotations
 
 import html
 
-from ..core.datatypes import TEXT
+from ..core.datatypes import TEXT, Type
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, grouped,
                           item_value, kind_word, node_value, severity_word, wan, word)
 from ..evaluate.trace import TraceNode
+from .forest import Forest
 
+# No request of any kind may leave the page: everything it needs is inline.
+CSP = ('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+       'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">')
+NUMBER = Type("number")
 OPEN_DEPTH = 2  # tree levels shown open on screen; print shows all
 
 
@@ -45,11 +50,9 @@ def render_html(program: Program, evaluation: Evaluation) -> str:
         '<html lang="zh-CN">',
         "<head>",
         '<meta charset="utf-8">',
-        # No request of any kind may leave the page: everything it needs is inline.
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'; img-src data:">',
+        CSP,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(meta.title)} — {e(word('report'))}</title>",
+        f"<title>{_scope_title(ex)}{e(meta.title)} — {e(word('report'))}</title>",
         f"<style>{CSS}</style>",
         "</head>",
         "<body>",
@@ -77,6 +80,11 @@ def _header(ex: Explanation) -> str:
     return (f'<header><p class="kicker">{e(word("report"))}</p>'
             f"<h1>{e(ex.meta.title)}</h1>"
             f'<table class="meta">{rows}</table></header>')
+
+
+def _scope_title(ex: Explanation) -> str:
+    scope = ex.evaluation.scope
+    return f"{e(ex.scope_label())} {e(scope[1])} — " if scope is not None else ""
 
 
 def _toolbar() -> str:
@@ -195,24 +203,24 @@ def _fail_class(severity: str) -> str:
 
 # --- the trace tree -------------------------------------------------------------------------
 def _trace(ex: Explanation) -> str:
-    shown: set[str] = set()
-    trees = []
-    for target in ex.targets():
-        if target in ex.nodes:
-            trees.append(_node(ex, ex.nodes[target], 0, shown))
+    forest = Forest(t for t in ex.targets() if t in ex.nodes)
+    trees = [_node(ex, ex.nodes[target], 0, forest) for target in forest]
     return (f'<section id="trace"><h2>{e(word("trace"))}</h2><p class="hint">{e(word("trace_hint"))}</p>'
             f'<div class="tree">{"".join(trees)}</div></section>')
 
 
-def _node(ex: Explanation, node: TraceNode, depth: int, shown: set[str]) -> str:
-    repeated = node.id in shown
-    shown.add(node.id)
+def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest) -> str:
+    repeated = node.id in forest.shown
+    children = ex.children(node)
+    cut = not repeated and forest.cut(node.id, depth, bool(children))
+    if not cut:
+        forest.shown.add(node.id)
     classes = ["node", f"kind-{node.kind}"]
     if node.check is not None and not node.check["passed"]:
         classes.append(_fail_class(node.check["severity"]))
-    if repeated:
+    if repeated or cut:
         classes.append("repeat")
-    anchor = "" if repeated else f' id="n-{e(node.id)}"'
+    anchor = "" if repeated or cut else f' id="n-{e(node.id)}"'
     # Facts and parameters stay closed: their value is in the summary line already.
     is_open = " open" if depth < OPEN_DEPTH and not repeated and node.kind in ("rule", "check") else ""
     search = " ".join(x for x in (node.id, node.label, node.reference, node.formula or "",
@@ -224,15 +232,16 @@ def _node(ex: Explanation, node: TraceNode, depth: int, shown: set[str]) -> str:
                f'<span class="eq">=</span> <span class="value">{value}</span> '
                f'<span class="badge">{e(kind_word(node.kind))}</span> '
                f'<span class="cite">{e(node.reference)}</span></summary>')
-    if repeated and node.kind in ("rule", "check"):
-        body = f'<p class="see"><a href="#n-{e(node.id)}">{e(word("see_above"))}</a></p>'
+    if cut or (repeated and node.kind in ("rule", "check")):
+        see = word("continued") if cut else word("see_above")
+        body = f'<p class="see"><a href="#n-{e(node.id)}">{e(see)}</a></p>'
     else:
         body = _details(ex, node)
         if node.records is not None:
-            body += _records_of(node)
-        children = [_node(ex, child, depth + 1, shown) for child in ex.children(node)]
-        if children:
-            body += f'<div class="children">{"".join(children)}</div>'
+            body += _records_of(ex, node)
+        drawn = [_node(ex, child, depth + 1, forest) for child in children]
+        if drawn:
+            body += f'<div class="children">{"".join(drawn)}</div>'
     return (f'<details class="{" ".join(classes)}"{anchor}{is_open} data-id="{e(node.id)}" '
             f'data-search="{e(search)}">{summary}<div class="body">{body}</div></details>')
 
@@ -246,7 +255,7 @@ def _details(ex: Explanation, node: TraceNode) -> str:
     return f'<dl class="details">{"".join(rows)}</dl>' if rows else ""
 
 
-def _records_of(node: TraceNode) -> str:
+def _records_of(ex: Explanation, node: TraceNode) -> str:
     """A per-record node's records: key, value, and how each was computed."""
     computed = node.kind in ("rule", "check")
     head = [word("key"), word("value")] + ([word("substituted")] if computed else [])
@@ -256,6 +265,8 @@ def _records_of(node: TraceNode) -> str:
     sides = any("sides" in item for item in node.records)
     if sides:
         head += [word("left"), word("right")]
+        # a per-record check's node has no side type of its own (its check has no sides)
+        side_type = node.check.get("side_type") or ex.ruleset.declarations[node.id].side_type or NUMBER
     rows = []
     for item in node.records:
         cells = [f"<td>{e(item['key'])}</td>", f'<td class="num">{e(item_value(node, item))}</td>']
@@ -266,8 +277,8 @@ def _records_of(node: TraceNode) -> str:
             cells.append(f'<td class="num">{e(grouped(before) if before is not None else "")}</td>')
         if sides:
             pair = item.get("sides")
-            cells += [f'<td class="num">{e(amount(pair[0], node.check["side_type"]) if pair else "")}</td>',
-                      f'<td class="num">{e(amount(pair[1], node.check["side_type"]) if pair else "")}</td>']
+            cells += [f'<td class="num">{e(amount(pair[0], side_type) if pair else "")}</td>',
+                      f'<td class="num">{e(amount(pair[1], side_type) if pair else "")}</td>']
         rows.append(f'<tr class="{_item_class(node, item)}">{"".join(cells)}</tr>')
     header = "".join(f"<th>{e(h)}</th>" for h in head)
     return f'<table class="records"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'

@@ -17,6 +17,7 @@ from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, grouped,
                           item_value, kind_word, node_value, severity_word, wan, word)
 from ..evaluate.trace import TraceNode
+from .forest import Forest
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")  # what could become markup (or a link) mid-line
 
@@ -154,24 +155,27 @@ def _sides_cells(sides: Sides | None) -> list[str]:
 # --- the trace ------------------------------------------------------------------------------
 def _trace(ex: Explanation) -> list[str]:
     lines = [f"## {word('trace')}", ""]
-    shown: set[str] = set()
-    for target in ex.targets():
-        if target in ex.nodes:
-            _node(ex, ex.nodes[target], 0, shown, lines)
-            lines.append("")
+    forest = Forest(t for t in ex.targets() if t in ex.nodes)
+    for target in forest:
+        _node(ex, ex.nodes[target], 0, forest, lines)
+        lines.append("")
     return lines
 
 
-def _node(ex: Explanation, node: TraceNode, depth: int, shown: set[str], lines: list[str]) -> None:
+def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest, lines: list[str]) -> None:
     pad = "  " * depth
     failed = node.check is not None and not node.check["passed"]
     mark = "❌ " if failed else ""
     head = (f"{pad}- {mark}**{md(node.label)}** {code(node.id)} = **{_value(node)}** · "
             f"{md(kind_word(node.kind))} · {md(node.reference)}")
-    if node.id in shown and node.kind in ("rule", "check"):
+    children = ex.children(node)
+    if node.id in forest.shown and node.kind in ("rule", "check"):
         lines.append(f"{head}（{md(word('see_above'))}）")
         return
-    shown.add(node.id)
+    if forest.cut(node.id, depth, bool(children)):
+        lines.append(f"{head}（{md(word('continued'))}）")
+        return
+    forest.shown.add(node.id)
     lines.append(head)
     inner = pad + "  "
     for name, text, is_code in ex.details(node):
@@ -183,8 +187,8 @@ def _node(ex: Explanation, node: TraceNode, depth: int, shown: set[str], lines: 
             before = (f"（{md(word('rounding'))} {md(grouped(item['before_rounding']))}）"
                       if "before_rounding" in item else "")
             lines.append(f"{inner}  - {code(item['key'])}：{md(item_value(node, item))}{how}{before}")
-    for child in ex.children(node):
-        _node(ex, child, depth + 1, shown, lines)
+    for child in children:
+        _node(ex, child, depth + 1, forest, lines)
 
 
 # --- facts and per-record tables ------------------------------------------------------------

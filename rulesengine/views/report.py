@@ -15,6 +15,7 @@ from ..core.i18n import _, kind_name, severity_name
 from ..core.source import text_width
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from ..evaluate.trace import TRACE_FORMAT_VERSION, TraceNode
+from .forest import Forest
 
 
 def dumps(data: Any) -> str:
@@ -230,11 +231,10 @@ def trace_text(program: Program, evaluation: Evaluation) -> str:
         lines.append(_("includes: {module}").format(
             module=f"{module.id} {module.title}（{module.document_number}）"))
     lines += [render(w) for w in evaluation.warnings] + [""]
-    shown: set[str] = set()
-    for target in evaluation.targets:
-        if target in nodes:
-            _tree(nodes, target, "", "", shown, lines)
-            lines.append("")
+    forest = Forest(t for t in evaluation.targets if t in nodes)
+    for target in forest:
+        _tree(nodes, target, ("", ""), 0, forest, lines)
+        lines.append("")
     failed = [c for c in evaluation.failed_checks if c.id not in evaluation.targets]
     if failed:
         lines += _check_lines(evaluation)[1:]
@@ -243,9 +243,10 @@ def trace_text(program: Program, evaluation: Evaluation) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _tree(nodes: dict[str, TraceNode], node_id: str, lead: str, child_lead: str,
-          shown: set[str], lines: list[str]) -> None:
+def _tree(nodes: dict[str, TraceNode], node_id: str, leads: tuple[str, str], depth: int,
+          forest: Forest, lines: list[str]) -> None:
     node = nodes[node_id]
+    lead, child_lead = leads
     money = " 元" if node.type.kind == "money" else ""
     # "3 records" takes no unit; each record's value does
     unit, record_unit = ("", money) if node.records is not None else (money, money)
@@ -261,10 +262,13 @@ def _tree(nodes: dict[str, TraceNode], node_id: str, lead: str, child_lead: str,
     if node.check:
         status = "  " + (_("✓ passed") if node.check["passed"] else _("✗ FAILED ({severity})").format(
             severity=severity_name(node.check["severity"])))
-    if node_id in shown:
+    if node_id in forest.shown:
         lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  " + _("(see above)"))
         return
-    shown.add(node_id)
+    if forest.cut(node_id, depth, any(child in nodes for child in node.inputs)):
+        lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  " + _("(continued below)"))
+        return
+    forest.shown.add(node_id)
     lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}{status}  {node.reference}{where}")
     detail = child_lead + ("│   " if node.inputs else "    ")
     lines.append(detail + _("formula: {formula}").format(formula=" ".join(node.formula.split())))
@@ -297,5 +301,5 @@ def _tree(nodes: dict[str, TraceNode], node_id: str, lead: str, child_lead: str,
     for i, child in enumerate(node.inputs):
         last = i == len(node.inputs) - 1
         if child in nodes:
-            _tree(nodes, child, child_lead + ("└─ " if last else "├─ "),
-                  child_lead + ("    " if last else "│   "), shown, lines)
+            _tree(nodes, child, (child_lead + ("└─ " if last else "├─ "),
+                                 child_lead + ("    " if last else "│   ")), depth + 1, forest, lines)

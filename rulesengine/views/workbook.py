@@ -16,55 +16,18 @@ name and renamed, so a failed run never leaves half a workbook.
 from __future__ import annotations
 
 import re
-from datetime import date
-from decimal import Decimal
-from typing import Any
 
 from ..core.datatypes import Type
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from .explanation import Explanation, severity_word, word
 from ..check.model import Check, Input, Parameter, Rule, Table
 from ..core.output import write_atomic
+from .sheets import (FAIL_FILL, WARN_FILL, bold, cell_value, column_label, fill, fill_cell, grey, header,
+                     neutralise_book, page, sheet_title, style_header, type_word, typed, widths, write_row)
 from ..core.source import text_width
 
-MONEY_FORMAT = "#,##0.00"
-RATE_FORMAT = "0.00%"
-INTEGER_FORMAT = "0"
-DATE_FORMAT = "yyyy-mm-dd"
-
 SHEET_WORDS = {"results": "计算结果", "inputs": "输入", "checks": "检查"}
-TYPE_WORDS = {"money": "金额（元）", "rate": "比例", "number": "数值", "integer": "整数",
-              "boolean": "是/否", "date": "日期", "text": "文本"}
 _BARE_NUMBER = re.compile(r"\(?-?[\d,]+(\.\d+)?%?\)?")
-_FAIL_FILL = "FDECEA"
-_WARN_FILL = "FFF4DC"
-_HEAD_FILL = "EEF1F5"
-
-
-def number_format(type_: Type | None) -> str | None:
-    """The Excel number format of a value type (None: the cell keeps 'General')."""
-    kind = type_.kind if type_ else None
-    return {"money": MONEY_FORMAT, "rate": RATE_FORMAT, "integer": INTEGER_FORMAT,
-            "date": DATE_FORMAT}.get(kind)
-
-
-def cell_value(value: Any, type_: Type | None) -> Any:
-    """A typed value as a cell value: numbers stay numbers, booleans read 是/否."""
-    if isinstance(value, bool):
-        return word("true") if value else word("false")
-    if isinstance(value, Decimal):
-        if type_ is not None and type_.kind == "integer" and value == value.to_integral_value():
-            return int(value)
-        return value
-    if isinstance(value, (int, date, str)) or value is None:
-        return value
-    return str(value)
-
-
-def type_word(type_: Type) -> str:
-    if type_.kind == "enum":
-        return type_.enum or "enum"
-    return TYPE_WORDS.get(type_.kind, type_.kind)
 
 
 def build_workbook(program: Program, evaluation: Evaluation):
@@ -74,15 +37,17 @@ def build_workbook(program: Program, evaluation: Evaluation):
     ex = Explanation(program, evaluation)
     book = Workbook()
     book.properties.creator = "rulesengine"
-    book.properties.title = f"{ex.meta.title} 清算明细"
+    scope = f"{ex.scope_label()} {evaluation.scope[1]} " if evaluation.scope is not None else ""
+    book.properties.title = f"{scope}{ex.meta.title} 清算明细"
     _results_sheet(book.active, ex)
     _inputs_sheet(book.create_sheet(SHEET_WORDS["inputs"]), ex)
     _checks_sheet(book.create_sheet(SHEET_WORDS["checks"]), ex)
     used = set(SHEET_WORDS.values())
     for entity in program.ruleset.entities.values():
         if entity.collection in evaluation.values:
-            title = _sheet_title(f"{entity.label}", used)
+            title = sheet_title(f"{entity.label}", used)
             _collection_sheet(book.create_sheet(title), ex, entity)
+    neutralise_book(book)
     return book
 
 
@@ -103,11 +68,11 @@ def _results_sheet(sheet, ex: Explanation) -> None:
     head = ["序号", word("id"), word("label"), word("value"), "类型", word("formula"),
             word("substituted"), word("citation"), word("note")]
     header_row = row
-    _header(sheet, row, head)
+    header(sheet, row, head)
     decls = ex.ruleset.declarations
     number = 0
     for decl in decls.values():
-        if not isinstance(decl, Rule) or decl.entity is not None:
+        if not isinstance(decl, Rule) or not ex.own(decl):
             continue
         if decl.id not in ex.evaluation.values and decl.id not in ex.evaluation.skipped:
             continue
@@ -124,24 +89,24 @@ def _results_sheet(sheet, ex: Explanation) -> None:
         cells = [number, decl.id, decl.label, None, type_word(decl.type),
                  " ".join(decl.formula.split()), substituted,
                  ex.ruleset.reference(decl), note]
-        _write_row(sheet, row, cells)
-        _typed(sheet.cell(row, 4), value, decl.type)
+        write_row(sheet, row, cells)
+        typed(sheet.cell(row, 4), value, decl.type)
     sheet.freeze_panes = sheet.cell(header_row + 1, 4)
     row += 2
     sheet.cell(row, 2, "经办人：")
     sheet.cell(row, 4, "复核人：")
     sheet.cell(row, 6, "日期：")
-    _page(sheet, header_row)
-    _widths(sheet, {1: 6, 2: 28, 3: 36, 4: 20, 5: 12, 6: 48, 7: 48, 8: 26, 9: 40})
+    page(sheet, header_row)
+    widths(sheet, {1: 6, 2: 28, 3: 36, 4: 20, 5: 12, 6: 48, 7: 48, 8: 26, 9: 40})
 
 
 def _inputs_sheet(sheet, ex: Explanation) -> None:
     row = 1
     head = [word("id"), word("label"), word("kind"), word("value"), "类型", word("source"),
             word("citation"), word("note")]
-    _header(sheet, row, head)
+    header(sheet, row, head)
     for decl in ex.ruleset.declarations.values():
-        if not isinstance(decl, (Input, Parameter)) or decl.entity is not None:
+        if not isinstance(decl, (Input, Parameter)) or not ex.own(decl):
             continue
         if decl.id not in ex.evaluation.values:
             continue
@@ -149,52 +114,52 @@ def _inputs_sheet(sheet, ex: Explanation) -> None:
         node = ex.nodes.get(decl.id)
         kind = word("parameter") if node is not None and node.kind == "parameter" else word("fact")
         source = ex.node_source(node) if node is not None else ""
-        _write_row(sheet, row, [decl.id, decl.label, kind, None, type_word(decl.type), source,
+        write_row(sheet, row, [decl.id, decl.label, kind, None, type_word(decl.type), source,
                                 ex.ruleset.reference(decl), decl.note or ""])
-        _typed(sheet.cell(row, 4), ex.evaluation.values[decl.id], decl.type)
+        typed(sheet.cell(row, 4), ex.evaluation.values[decl.id], decl.type)
     tables = [d for d in ex.ruleset.declarations.values() if isinstance(d, Table)]
     if tables:
         row += 2
-        sheet.cell(row, 1, word("table_kind")).font = _bold()
+        sheet.cell(row, 1, word("table_kind")).font = bold()
         row += 1
-        _header(sheet, row, [word("id"), word("label"), word("key"), word("value"), "类型",
+        header(sheet, row, [word("id"), word("label"), word("key"), word("value"), "类型",
                              "", word("citation"), word("note")])
         for table in tables:
             for key, value in table.rows.items():
                 row += 1
                 shown_key = "、".join(str(k) for k in key) if isinstance(key, tuple) else key
-                _write_row(sheet, row, [table.id, table.label, cell_value(shown_key, None), None,
+                write_row(sheet, row, [table.id, table.label, cell_value(shown_key, None), None,
                                         type_word(table.type), "", ex.ruleset.reference(table),
                                         table.note or ""])
-                _typed(sheet.cell(row, 4), value, table.type)
+                typed(sheet.cell(row, 4), value, table.type)
     sheet.freeze_panes = "C2"
-    _page(sheet, 1)
-    _widths(sheet, {1: 30, 2: 36, 3: 8, 4: 20, 5: 12, 6: 36, 7: 26, 8: 48})
+    page(sheet, 1)
+    widths(sheet, {1: 30, 2: 36, 3: 8, 4: 20, 5: 12, 6: 36, 7: 26, 8: 48})
 
 
 def _checks_sheet(sheet, ex: Explanation) -> None:
     head = [word("id"), word("label"), "严重程度", word("status"), "记录", word("left"),
             word("right"), word("difference"), word("message"), word("citation")]
-    _header(sheet, 1, head)
+    header(sheet, 1, head)
     row = 1
     for check in ex.checks():
         row += 1
         status = word("passed") if check.passed else word("failed")
-        _write_row(sheet, row, [check.id, check.label, severity_word(check.severity), status,
+        write_row(sheet, row, [check.id, check.label, severity_word(check.severity), status,
                                 _record_summary(check), None, None, None, check.message,
                                 check.reference])
         _sides(sheet, row, check.sides, check.difference, check.side_type)
         if not check.passed:
-            _fill(sheet, row, len(head), _WARN_FILL if check.severity == "warning" else _FAIL_FILL)
+            fill(sheet, row, len(head), WARN_FILL if check.severity == "warning" else FAIL_FILL)
         for failure in check.records or ():
             row += 1
-            _write_row(sheet, row, [check.id, check.label, severity_word(check.severity),
+            write_row(sheet, row, [check.id, check.label, severity_word(check.severity),
                                     word("failed"), cell_value(failure.key, None)])
             _sides(sheet, row, failure.sides, failure.difference, check.side_type)
-            _fill(sheet, row, len(head), _WARN_FILL if check.severity == "warning" else _FAIL_FILL)
+            fill(sheet, row, len(head), WARN_FILL if check.severity == "warning" else FAIL_FILL)
     sheet.freeze_panes = "C2"
-    _page(sheet, 1)
-    _widths(sheet, {1: 34, 2: 34, 3: 10, 4: 8, 5: 22, 6: 18, 7: 18, 8: 18, 9: 60, 10: 26})
+    page(sheet, 1)
+    widths(sheet, {1: 34, 2: 34, 3: 10, 4: 8, 5: 22, 6: 18, 7: 18, 8: 18, 9: 60, 10: 26})
 
 
 def _record_summary(check: CheckResult) -> str:
@@ -207,10 +172,10 @@ def _sides(sheet, row: int, sides, difference, type_: Type | None) -> None:
     if sides is None:
         return
     type_ = type_ or Type("number")
-    _typed(sheet.cell(row, 6), sides[0], type_)
-    _typed(sheet.cell(row, 7), sides[1], type_)
+    typed(sheet.cell(row, 6), sides[0], type_)
+    typed(sheet.cell(row, 7), sides[1], type_)
     if difference is not None:
-        _typed(sheet.cell(row, 8), difference, Type("integer") if type_.kind == "date" else type_)
+        typed(sheet.cell(row, 8), difference, Type("integer") if type_.kind == "date" else type_)
 
 
 def _collection_sheet(sheet, ex: Explanation, entity) -> None:
@@ -220,7 +185,7 @@ def _collection_sheet(sheet, ex: Explanation, entity) -> None:
     first = [entity.key] + ([entity.parent] if entity.parent in entity.names else [])
     names = first + [n for n in entity.names if n not in first]
     # (label, id, citation, values, type, check declaration or None) per column
-    columns = [(decl.label + ("（元）" if decl.type.kind == "money" else ""), decl.name,
+    columns = [(column_label(decl.label, decl.type), decl.name,
                 ex.ruleset.reference(decl), values[decl.id], decl.type,
                 decl if isinstance(decl, Check) else None)
                for decl in (decls[f"{entity.id}.{n}"] for n in names) if decl.id in values]
@@ -234,9 +199,9 @@ def _collection_sheet(sheet, ex: Explanation, entity) -> None:
         columns.insert(1, column)
     for col, (label, name, citation, _, _, _) in enumerate(columns, start=1):
         sheet.cell(1, col, label)
-        sheet.cell(2, col, name).font = _grey()
-        sheet.cell(3, col, citation).font = _grey()
-    _style_header(sheet, 1, len(columns))
+        sheet.cell(2, col, name).font = grey()
+        sheet.cell(3, col, citation).font = grey()
+    style_header(sheet, 1, len(columns))
     for index in range(len(records.keys)):
         row = 4 + index
         for col, (_, _, _, column_values, type_, check) in enumerate(columns, start=1):
@@ -245,101 +210,21 @@ def _collection_sheet(sheet, ex: Explanation, entity) -> None:
             if check is not None:
                 cell.value = word("passed") if value else word("failed")
                 if not value:
-                    _fill_cell(cell, _WARN_FILL if check.severity == "warning" else _FAIL_FILL)
+                    fill_cell(cell, WARN_FILL if check.severity == "warning" else FAIL_FILL)
             else:
-                _typed(cell, value, type_)
+                typed(cell, value, type_)
     sheet.freeze_panes = "B4"
-    _page(sheet, 1, last_header=3)
-    _widths(sheet, {col: min(40, max(10, text_width(label) + 4))
+    page(sheet, 1, last_header=3)
+    widths(sheet, {col: min(40, max(10, text_width(label) + 4))
                     for col, (label, *_) in enumerate(columns, start=1)})
 
 
 # --- cells ----------------------------------------------------------------------------------
 def _title_block(sheet, ex: Explanation) -> int:
-    sheet.cell(1, 1, f"{ex.meta.title} 清算明细").font = _bold(14)
+    sheet.cell(1, 1, f"{ex.meta.title} 清算明细").font = bold(14)
     row = 2
     for name, text in ex.header():
-        sheet.cell(row, 1, name).font = _grey()
+        sheet.cell(row, 1, name).font = grey()
         sheet.cell(row, 3, text)
         row += 1
     return row + 1
-
-
-def _header(sheet, row: int, head: list[str]) -> None:
-    for col, text in enumerate(head, start=1):
-        sheet.cell(row, col, text)
-    _style_header(sheet, row, len(head))
-
-
-def _style_header(sheet, row: int, count: int) -> None:
-    from openpyxl.styles import Alignment, PatternFill
-
-    for col in range(1, count + 1):
-        cell = sheet.cell(row, col)
-        cell.font = _bold()
-        cell.fill = PatternFill("solid", fgColor=_HEAD_FILL)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-
-
-def _write_row(sheet, row: int, cells: list) -> None:
-    for col, value in enumerate(cells, start=1):
-        if value is not None and value != "":
-            sheet.cell(row, col, value)
-
-
-def _typed(cell, value: Any, type_: Type | None) -> None:
-    cell.value = cell_value(value, type_)
-    fmt = number_format(type_)
-    if fmt and cell.value is not None and not isinstance(cell.value, str):
-        cell.number_format = fmt
-
-
-def _fill(sheet, row: int, count: int, color: str) -> None:
-    for col in range(1, count + 1):
-        _fill_cell(sheet.cell(row, col), color)
-
-
-def _fill_cell(cell, color: str) -> None:
-    from openpyxl.styles import PatternFill
-
-    cell.fill = PatternFill("solid", fgColor=color)
-
-
-def _bold(size: int | None = None):
-    from openpyxl.styles import Font
-
-    return Font(bold=True, size=size) if size else Font(bold=True)
-
-
-def _grey():
-    from openpyxl.styles import Font
-
-    return Font(color="6B7480", size=9)
-
-
-def _widths(sheet, widths: dict[int, int]) -> None:
-    from openpyxl.utils import get_column_letter
-
-    for col, width in widths.items():
-        sheet.column_dimensions[get_column_letter(col)].width = width
-
-
-def _page(sheet, header_row: int, last_header: int | None = None) -> None:
-    """Landscape, fit to the page width, header rows repeated on every printed page."""
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = f"{header_row}:{last_header or header_row}"
-
-
-def _sheet_title(text: str, used: set[str]) -> str:
-    """A valid, unique sheet name: at most 31 characters, none of []:*?/\\."""
-    base = re.sub(r"[\[\]:*?/\\]", "_", text)[:31] or "records"
-    title, n = base, 2
-    while title in used:
-        suffix = f"_{n}"
-        title, n = base[:31 - len(suffix)] + suffix, n + 1
-    used.add(title)
-    return title

@@ -337,12 +337,9 @@ def _column_codes(part, enum_values) -> tuple[list, Any]:
     if not isinstance(part, Objects):
         raise Unsupported("a table keyed by numbers")
     arr = part.arr.ravel()
-    if enum_values is not None:  # a few values: one comparison each, no hashing of every row
+    if enum_values is not None and part._codes is None:  # a few values: one comparison each
         inverse = np.full(arr.size, len(enum_values), dtype=np.int64)
         for index, value in enumerate(enum_values):
             inverse[arr == value] = index
         return list(enum_values) + [None], inverse
-    values = arr.tolist()
-    unique = list(dict.fromkeys(values))
-    return unique, np.array(list(map({value: i for i, value in enumerate(unique)}.__getitem__, values)),
-                            dtype=np.int64)
+    return part.codes()  # cached on the column: a field looked up twice is coded once

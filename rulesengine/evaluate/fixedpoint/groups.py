@@ -111,7 +111,12 @@ def value_codes(vec):
     elif isinstance(vec, Flags):
         return vec.arr.astype(np.int64)
     elif isinstance(vec, Objects):
-        values = vec.arr
+        if len(vec.arr) == 0:
+            return np.zeros(0, dtype=np.int64)
+        try:
+            return vec.codes()[1].astype(np.int64)
+        except TypeError:
+            raise Unsupported("distinct() of values that do not sort") from None
     else:
         raise Unsupported("distinct() of unrounded quotients")
     if len(values) == 0:

@@ -16,7 +16,7 @@ from ...core.errors import EvaluationError, InvalidDateError, MissingFactError, 
 from ..evaluator import CheckResult, Evaluation, Program, RecordCheck
 from ..semantics import (ARITHMETIC_ERRORS, DECIMAL_CONTEXT, arithmetic_error, dated_value, missing_fact, rule_value,
                          year_end)
-from ..scheduler import walk
+from ..scheduler import carried_rows, needs_failed_records, record_error, walk
 from .arith import round_to
 from .compiler import Env, Vector, VectorCompiler
 from .fallback import DecimalView
@@ -44,15 +44,25 @@ class FastResult:
     row_errors: dict[int, list[RulesError]] = field(default_factory=dict)
     row_failed: dict[str, Any] = field(default_factory=dict)  # id -> rows where it failed itself
     row_checks: dict[str, Any] = field(default_factory=dict)  # check id -> bool array (row mode)
-    dead: dict[str, Any] = field(default_factory=dict)  # id -> rows without a value (row mode)
+    dead: dict[str, Any] = field(default_factory=dict)  # id -> rows (records) without a value
+    # entity mode: collection -> record row -> the run-time errors of that record
+    record_errors: dict[str, dict[int, list[RulesError]]] = field(default_factory=dict)
     view: Any = None
     failed: set = field(default_factory=set)  # ids that failed as a whole
     row_mode: bool = False  # top-level values are columns of independent rows
 
     def column(self, node_id: str, n: int | None = None, start: int = 0, stop: int | None = None) -> list:
         """A value column (rows ``start`` to ``stop``) as the Decimal path holds it (Decimal,
-        bool, str, date); ``n`` broadcasts a single value to n rows."""
+        bool, str, date; None where the row has no value); ``n`` broadcasts a single value."""
+        values = self._column(node_id, n, start, stop)
+        dead = self.dead.get(node_id)
+        if dead is None or size_of(self.values[node_id]) == 1 and n is None:
+            return values
+        return [None if gone else v for gone, v in zip(dead[start:start + len(values)].tolist(), values)]
+
+    def _column(self, node_id: str, n: int | None, start: int, stop: int | None) -> list:
         vec = self.values[node_id]
+        dead = self.dead.get(node_id)
         decl = self.view.fast.ruleset.declarations[node_id]
         length = n or size_of(vec)
         stop = length if stop is None else stop
@@ -66,13 +76,15 @@ class FastResult:
         rows = range(start, stop)
         with decimal.localcontext(DECIMAL_CONTEXT):
             if self.row_mode:
-                views = (DecimalView(self.view.fast, self.values, self.tables, r) for r in rows)
-                if exponent_matters:
-                    return [v.recompute(node_id, r) for v, r in zip(views, rows)]
-                return [v.value_at(node_id, r) for v, r in zip(views, rows)]
-            if exponent_matters:
-                return [self.view.recompute(node_id, r) for r in rows]
-            return [self.view.value_at(node_id, r) for r in rows]
+                views = ((DecimalView(self.view.fast, self.values, self.tables, r), r) for r in rows
+                         if dead is None or not dead[r])
+                found = {r: v.recompute(node_id, r) if exponent_matters else v.value_at(node_id, r)
+                         for v, r in views}
+                return [found.get(r) for r in rows]
+            alive = [r for r in rows if dead is None or not dead[r]]  # a failed row is never recomputed
+            found = dict(zip(alive, (self.view.recompute(node_id, r) if exponent_matters
+                                     else self.view.value_at(node_id, r) for r in alive)))
+            return [found.get(r) for r in rows]
 
 
 class FastProgram:
@@ -212,12 +224,31 @@ class FastProgram:
         return result
 
     def _dead_inputs(self, node_id: str, result: FastResult):
+        """(rows of ``node_id`` left without a value because an input has none there, None), or
+        (None, an error) when a value over many records (a total) needs a record that failed
+        (:func:`..scheduler.carried_rows`, the rule both back-ends follow)."""
         dead = None
+        decl = self.ruleset.declarations[node_id]
         for dep in self.graph.dependencies(node_id):
             rows = result.dead.get(dep)
-            if rows is not None:
-                dead = rows.copy() if dead is None else dead | rows
-        return dead
+            if rows is None:
+                continue
+            dep_decl = self.ruleset.declarations[dep]
+            if decl.entity == dep_decl.entity:
+                carried = rows
+            else:
+                failed = np.nonzero(rows)[0].tolist()
+                if not failed:
+                    continue
+                found = carried_rows(self.ruleset, decl, dep_decl, failed,
+                                     lambda collection: result.tables[collection].parent_rows.tolist())
+                if found is None:
+                    keys = result.tables[self._collection(dep_decl)].keys[failed].tolist()
+                    return None, needs_failed_records(self.ruleset, decl, dep, keys)
+                carried = np.zeros(len(result.tables[self._collection(decl)]), dtype=bool)
+                carried[found] = True
+            dead = carried.copy() if dead is None else dead | carried
+        return dead, None
 
     def _as_of_facts(self, scalars: dict) -> dict:
         year = scalars.get(CLEARING_YEAR)
@@ -304,7 +335,7 @@ class FastProgram:
             if vec is None:
                 return
         result.values[node_id] = vec
-        if dead is not None:
+        if dead is not None and node_id not in result.dead:  # the Decimal column may add rows
             result.dead[node_id] = dead
         if isinstance(decl, Check):
             self._check(decl, vec, env.n, dead, result, view, per_record)
@@ -327,29 +358,35 @@ class FastProgram:
         return value
 
     def _decimal_column(self, decl, n: int, dead, result: FastResult, view: DecimalView):
-        """The whole rule on the Decimal path. Entity mode: an error fails the rule (raised);
-        row mode: it fails that row only."""
+        """The whole rule on the Decimal path. An error fails that record (per-record rule) or
+        row (row mode) only; a top-level value in entity mode fails as a whole (raised)."""
         row_mode = result.row_mode and decl.entity is None
+        per_record = decl.entity is not None
         out: list = []
-        failed = np.zeros(n, dtype=bool) if row_mode else None
+        failed = np.zeros(n, dtype=bool) if row_mode or per_record else None
         for row in range(n):
             if dead is not None and dead[row]:
                 out.append(None)
                 continue
-            if not row_mode:
+            if failed is None:
                 out.append(self._decimal_value(decl, row, view, result))
                 continue
             try:
                 out.append(self._decimal_value(decl, row, view, result))
+                continue
             except EvaluationError as err:
-                result.row_errors.setdefault(row, []).append(err)
-                failed[row] = True
-                out.append(None)
+                error = err
             except ARITHMETIC_ERRORS as exc:
-                result.row_errors.setdefault(row, []).append(arithmetic_error(decl, exc))
-                failed[row] = True
-                out.append(None)
-        if row_mode and failed.any():
+                error = arithmetic_error(decl, exc)
+            failed[row] = True
+            out.append(None)
+            if per_record:  # one record fails, not the rule: the error names the record
+                collection = self._collection(decl)
+                result.errors.append(record_error(error, result.tables[collection].keys[row], collection))
+                result.record_errors.setdefault(collection, {}).setdefault(row, []).append(error)
+            else:
+                result.row_errors.setdefault(row, []).append(error)
+        if failed is not None and failed.any():
             dead = failed if dead is None else dead | failed
             result.dead[decl.id] = dead
             result.row_failed[decl.id] = failed
@@ -384,8 +421,9 @@ class FastProgram:
                                              sides, decl.side_type))
             return
         keys = result.tables[self._collection(decl)].keys
+        failing = ~passed if dead is None else ~passed & ~dead  # a record without a value fails no check
         failures = [RecordCheck(keys[row], self.program.sides_of(decl, view, row))
-                    for row in np.nonzero(~passed)[0].tolist()]
+                    for row in np.nonzero(failing)[0].tolist()]
         result.checks.append(CheckResult(decl.id, decl.label, not failures, decl.severity, decl.message,
                                          decl.citation, self.ruleset.reference(decl), None,
                                          decl.side_type, records=failures, checked=n))
@@ -408,7 +446,9 @@ class _FixedBackend:
 
     def node(self, decl) -> None:
         fast, result = self.fast, self.result
-        dead = fast._dead_inputs(decl.id, result)
+        dead, cause = fast._dead_inputs(decl.id, result)
+        if cause is not None:
+            raise cause
         n = len(self.tables[fast._collection(decl)]) if decl.entity is not None else self.rows
         fast._node(decl, Env(result.values, self.tables, n, self.up, self.groups), dead, result, result.view)
 
