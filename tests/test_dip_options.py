@@ -65,8 +65,8 @@ def _program(tmp_path, body: str = "", rules: str = ""):
     return load_program(str(path))
 
 
-def _run(program, extra: dict | None = None, trace: bool = False):
-    raw = dict(FACTS, **(extra or {}))
+def _run(program, extra: dict | None = None, trace: bool = False, drop: tuple = ()):
+    raw = {k: v for k, v in dict(FACTS, **(extra or {})).items() if k not in drop}
     facts = bind_facts(program.ruleset, FactSet(raw, lambda path: None, lambda path: None))
     result = program.evaluate(facts, trace=trace)
     assert not result.errors, result.errors
@@ -363,3 +363,97 @@ def test_reviewed_points_replace_the_formula_for_a_special_case(tmp_path):
     assert _column(result, program, "case.points") == {"C1": D("1500.5"), "C2": D("720")}
     assert result.values["point_value"] == D("8.2684")
     assert _column(result, program, "institution.dip_payable") == {"H1": D("9925.39"), "H2": D("4464.94")}
+
+
+TWO_FUNDS = """\
+enums:
+  insurance_fund: {label: 险种, values: [职工, 居民], citation: 二(一)}
+tables:
+  fund_dip_budget:
+    label: 各险种住院DIP支出预算
+    key_type: insurance_fund
+    value_type: money
+    rows: facts
+    citation: 二(一)
+entities:
+  institution:
+    overrides: dip_point_method
+    label: DIP定点医疗机构
+    collection: institutions
+    key: code
+    citation: 三(四)3
+    rules:
+      dip_payable_unscaled:
+        overrides: dip_point_method
+        label: 本机构DIP应支付额（两险种分别按各自点值）
+        type: money
+        formula: |
+          (if count(cases where fund == "职工") > 0
+           then sum(cases.points where fund == "职工") * point_value_employee
+                * (sum(cases.fund_accounting_amount where fund == "职工") / sum(cases.cost where fund == "职工"))
+           else 0)
+          + (if count(cases where fund == "居民") > 0
+             then sum(cases.points where fund == "居民") * point_value_resident
+                  * (sum(cases.fund_accounting_amount where fund == "居民") / sum(cases.cost where fund == "居民"))
+             else 0)
+        citation: 三(四)3
+  case:
+    overrides: dip_point_method
+    label: DIP结算病例
+    collection: cases
+    key: id
+    parent: institution
+    citation: 二(一)
+    fields:
+      fund: {label: 险种, type: insurance_fund, citation: 二(一)}
+"""
+TWO_FUNDS_RULES = """\
+  dip_budget:
+    overrides: dip_point_method
+    label: 住院DIP支出预算（两险种合计）
+    type: money
+    formula: fund_dip_budget["职工"] + fund_dip_budget["居民"]
+    citation: 二(一)
+  employee_ratio:
+    label: 职工医保DIP病例医保支付比例
+    type: rate
+    formula: sum(cases.fund_accounting_amount where fund == "职工") / sum(cases.cost where fund == "职工")
+    citation: 二(一)
+  point_value_employee:
+    label: 职工医保结算点值
+    type: money
+    formula: fund_dip_budget["职工"] / employee_ratio / sum(cases.points where fund == "职工")
+    rounding: {places: 4}
+    citation: 二(一)
+  resident_ratio:
+    label: 居民医保DIP病例医保支付比例
+    type: rate
+    formula: sum(cases.fund_accounting_amount where fund == "居民") / sum(cases.cost where fund == "居民")
+    citation: 二(一)
+  point_value_resident:
+    label: 居民医保结算点值
+    type: money
+    formula: fund_dip_budget["居民"] / resident_ratio / sum(cases.points where fund == "居民")
+    rounding: {places: 4}
+    citation: 二(一)
+"""
+
+
+def test_employee_and_resident_point_values_in_one_run(tmp_path):
+    # Zibo 二(一): the two funds are budgeted and accounted separately, so each has its point value.
+    # C1 (H1, 职工) 1320 points, cost 10,000, fund 8,000; C2 (H2, 居民) 720, 8,000, 6,000;
+    # C3 (H1, 居民) mi 8,000 -> score 800 × 1.1 = 880 points, cost = norm = 8,000, fund 6,400.
+    # 职工: ratio 8,000 / 10,000 = 80%; point value 10,560.00 ÷ 80% ÷ 1320 = 13,200 / 1320 = 10.0000
+    # 居民: ratio (6,000 + 6,400) / 16,000 = 77.5%; point value 9,920.00 ÷ 77.5% ÷ 1600 = 12,800 / 1600 = 8.0000
+    # H1: 1320 × 10 × 80% + 880 × 8 × (6,400 / 8,000 = 80%) = 10,560.00 + 5,632.00 = 16,192.00
+    # H2: no 职工 case -> 0; 720 × 8 × 75% = 4,320.00
+    program = _program(tmp_path, TWO_FUNDS, TWO_FUNDS_RULES)
+    cases = [dict(FACTS["cases"][0], fund="职工"), dict(FACTS["cases"][1], fund="居民"),
+             {"id": "C3", "institution": "H1", "disease_average_cost": "8000.00", "norm_cost": "8000.00",
+              "cost": "8000.00", "fund_accounting_amount": "6400.00", "grassroots_disease": False, "fund": "居民"}]
+    raw = {"cases": cases, "fund_dip_budget": [{"key": "职工", "value": "10560.00"}, {"key": "居民", "value": "9920.00"}]}
+    result = _run(program, raw, drop=("dip_budget",))
+    assert result.values["dip_budget"] == D("20480.00")
+    assert result.values["point_value_employee"] == D("10.0000")
+    assert result.values["point_value_resident"] == D("8.0000")
+    assert _column(result, program, "institution.dip_payable") == {"H1": D("16192.00"), "H2": D("4320.00")}
