@@ -27,6 +27,7 @@ class RulesetGraph:
         return self.ruleset.declarations[node_id]
 
     _ancestors: dict = field(default_factory=dict, repr=False, compare=False)
+    _every_target: list | None = field(default=None, repr=False, compare=False)
 
     def requirements(self, targets: list[str]) -> set[str]:
         """The targets and everything they depend on."""
@@ -45,8 +46,9 @@ class RulesetGraph:
         a partial run still reports what the document demands of the values it computes.
         """
         if not targets:
-            targets = [n for n in self.order if self.decl(n).kind in ("rule", "check")]
-            return list(self.order), targets
+            if self._every_target is None:  # the whole plan, made once per graph
+                self._every_target = [n for n in self.order if self.decl(n).kind in ("rule", "check")]
+            return list(self.order), list(self._every_target)
         for target in targets:
             if target not in self.graph:
                 raise UnknownTargetError(_("unknown target '{id}'").format(id=target),

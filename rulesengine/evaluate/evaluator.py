@@ -150,7 +150,8 @@ class Program:
         node_id = decl.id
         if decl.entity is not None:
             column = values[self._collection(decl)].columns[decl.name]
-            values[node_id] = [as_decimal(v) for v in column]
+            # typed where the facts were bound: only whole numbers (int) still become Decimal
+            values[node_id] = [as_decimal(v) for v in column] if decl.type.kind == "integer" else column
             if result.trace is not None:
                 result.trace.append(self._column_node(decl, values, source))
             return
