@@ -23,7 +23,7 @@ def missing_facts(program: Program, given: set[str]) -> list[str]:
     missing = []
     for node_id in order:
         decl = ruleset.declarations[node_id]
-        if decl.entity is None and decl.is_fact:
+        if decl.entity is None and decl.required:
             if node_id not in given and node_id != CLEARING_YEAR and program.graph.graph.out_degree(node_id):
                 missing.append(node_id)
     return missing

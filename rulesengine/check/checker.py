@@ -11,8 +11,9 @@ from datetime import date
 from typing import Any
 
 from ..load import ast
+from ..core.cells import outside
 from ..core.datatypes import (BOOLEAN, BUILTIN, NUMBER, Type,
-                        ValueProblem, coerce)
+                        ValueProblem, coerce, display)
 from ..load.document import Document
 from ..core.errors import (BadValueError, CheckFailed, DuplicateIdError,
                      IncompleteTableError, RulesError, TypeMismatchError, UnknownNameError, did_you_mean, flatten)
@@ -213,12 +214,7 @@ class _Checker:
                       span=self.doc.key_span(path), note=spec.get("note"), module=self.module,
                       overrides=spec.get("overrides"), concept=spec.get("concept"))
         if section == "tables":
-            key_type = self._type(spec["key_type"], path + ("key_type",))
-            value_type = self._type(spec["value_type"], path + ("value_type",))
-            if key_type is None or value_type is None:
-                return None
-            return Table(**common, type=value_type, key_type=key_type,
-                         rows=self._rows(decl_id, spec, key_type, value_type))
+            return self._table(decl_id, spec, path, common)
         if section == "checks":
             text = spec["condition"].rstrip()
             return Check(**common, type=BOOLEAN, formula=text,
@@ -231,7 +227,8 @@ class _Checker:
             is_open = spec.get("open", False)
             if "values" in spec:
                 return Parameter(**common, type=type_, dated=self._dated(spec["values"], type_, path))
-            value = None if is_open else self._value(spec["value"], type_, path + ("value",))
+            given = "default" if is_open else "value"
+            value = self._value(spec[given], type_, path + (given,)) if given in spec else None
             return Parameter(**common, type=type_, value=value, open=is_open)
         if section == "inputs":
             low = self._value(spec["min"], type_, path + ("min",)) if "min" in spec else None
@@ -332,25 +329,60 @@ class _Checker:
                                          module=entity.module)
             entity.names.append(entity.parent)
 
-    def _rows(self, table_id: str, spec: dict, key_type: Type, value_type: Type) -> dict:
+    def _table(self, decl_id: str, spec: dict, path: tuple, common: dict) -> Table | None:
+        """``key_type: T`` (one column, rows ``{key: ..., value: ...}``) or ``keys: {column: T, ...}``
+        (rows name each column); ``rows: facts`` when the rows come with the facts."""
+        if "keys" in spec:
+            columns = tuple((name, self._type(name_type, path + ("keys", name)))
+                            for name, name_type in spec["keys"].items())
+        else:
+            columns = (("key", self._type(spec["key_type"], path + ("key_type",))),)
+        value_type = self._type(spec["value_type"], path + ("value_type",))
+        if value_type is None or any(t is None for _name, t in columns):
+            return None
+        table = Table(**common, type=value_type, key_type=columns[0][1], columns=columns,
+                      supplied=spec["rows"] == "facts",
+                      minimum=self._value(spec["min"], value_type, path + ("min",)) if "min" in spec else None,
+                      maximum=self._value(spec["max"], value_type, path + ("max",)) if "max" in spec else None)
+        if not table.supplied:
+            table.rows = self._rows(table, spec["rows"])
+        return table
+
+    def _rows(self, table: Table, items: list) -> dict:
         rows: dict = {}
-        for i, row in enumerate(spec["rows"]):
-            path = ("tables", table_id, "rows", i)
-            key = self._value(row["key"], key_type, path + ("key",))
-            value = self._value(row["value"], value_type, path + ("value",))
+        for i, row in enumerate(items):
+            path = ("tables", table.id, "rows", i)
+            lacking = [name for name, _type in table.columns if name not in row]
+            if lacking or "value" not in row:
+                self.fail(BadValueError(_("a row of table '{id}' lacks {columns}").format(
+                                            id=table.id, columns=", ".join(lacking + ["value"] * ("value" not in row))),
+                                        span=self.doc.span(path),
+                                        hint=_("each row names its key columns ({columns}) and its value").format(
+                                            columns=", ".join(name for name, _type in table.columns))))
+                continue
+            keys = [self._value(row[name], type_, path + (name,)) for name, type_ in table.columns]
+            key = keys[0] if len(keys) == 1 else tuple(keys)
+            value = self._value(row["value"], table.type, path + ("value",))
+            bound = outside(value, table.minimum, table.maximum, table.type) if value is not None else None
+            if bound:
+                self.fail(BadValueError(_("table '{id}': {value} is {bound}").format(
+                                            id=table.id, value=display(value, table.type), bound=bound),
+                                        span=self.doc.span(path + ("value",)),
+                                        hint=_("the table's min and max bound every row")))
             if key in rows:
-                self.fail(DuplicateIdError(_("table '{id}' has two rows for {key}").format(id=table_id, key=repr(key)),
-                                           span=self.doc.span(path + ("key",)),
+                self.fail(DuplicateIdError(_("table '{id}' has two rows for {key}").format(id=table.id, key=repr(key)),
+                                           span=self.doc.span(path + (table.columns[0][0],)),
                                            hint=_("each key has one row; remove the repeated row or "
                                                   "correct its key")))
-            elif key is not None:
+            elif None not in keys:
                 rows[key] = value
-        if key_type.kind == "enum":
+        key_type = table.key_type
+        if len(table.columns) == 1 and key_type.kind == "enum":
             missing = [v for v in key_type.values if v not in rows]
             if missing:
                 self.fail(IncompleteTableError(
-                    _("table '{id}' has no row for {keys}").format(id=table_id, keys=", ".join(missing)),
-                    span=self.doc.key_span(("tables", table_id)),
+                    _("table '{id}' has no row for {keys}").format(id=table.id, keys=", ".join(missing)),
+                    span=self.doc.key_span(("tables", table.id)),
                     hint=_("every value of {enum} needs a row").format(enum=key_type.enum)))
         return rows
 

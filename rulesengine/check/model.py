@@ -57,8 +57,14 @@ class Declaration:
 
     @property
     def is_fact(self) -> bool:
-        """Supplied with the facts: an input, or a parameter the document leaves open."""
+        """Supplied with the facts: an input, a parameter the document leaves open, or a
+        table whose rows come with the facts."""
         return False
+
+    @property
+    def required(self) -> bool:
+        """A fact that has no value unless the facts give it (an open parameter may have a default)."""
+        return self.is_fact
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,11 @@ class Parameter(Declaration):
     @property
     def is_fact(self) -> bool:
         return self.open
+
+    @property
+    def required(self) -> bool:
+        """An open parameter without a default must come with the facts."""
+        return self.open and self.value is None and not self.dated
 
     def value_on(self, day: date) -> DatedValue | None:
         """The dated value in force on ``day`` (None before the first)."""
@@ -102,9 +113,26 @@ class Input(Declaration):
 
 @dataclass
 class Table(Declaration):
-    key_type: Type = None
+    """A look-up table: rows written in the ruleset, or (``supplied``) given with the facts.
+
+    ``columns`` names the key columns and their types; with one column a row's key is its
+    value, with several a tuple in column order."""
+
+    key_type: Type = None  # of the single key column (the first one when there are several)
     rows: dict = field(default_factory=dict)  # key -> value
+    columns: tuple[tuple[str, Type], ...] = ()
+    supplied: bool = False  # rows come with the facts, under the table's id
+    minimum: Any = None  # bounds of a row's value, as an input's
+    maximum: Any = None
     kind = "table"
+
+    @property
+    def is_fact(self) -> bool:
+        return self.supplied
+
+    @property
+    def required(self) -> bool:
+        return self.supplied
 
 
 @dataclass

@@ -287,26 +287,33 @@ class Typer:
             self.fail(UnknownNameError, _("unknown table '{name}'").format(name=node.table), node.table_span,
                       did_you_mean(node.table, tables) or _("declare it under tables"))
             return None
-        if len(node.keys) != 1:
-            self.fail(ArgumentCountError, _("table '{name}' takes one key, got {count}").format(
-                          name=node.table, count=len(node.keys)), node,
-                      _("look a value up with one key: {name}[KEY] (KEY: {type})").format(
-                          name=node.table, type=decl.key_type))
+        if len(node.keys) != len(decl.columns):
+            shape = ", ".join(f"{name}: {type_}" for name, type_ in decl.columns)
+            self.fail(ArgumentCountError, _("table '{name}' takes {expected} key(s), got {count}").format(
+                          name=node.table, expected=len(decl.columns), count=len(node.keys)), node,
+                      _("look a value up with its keys in order: {name}[{shape}]").format(
+                          name=node.table, shape=shape))
             return None
-        found = self.infer(node.keys[0])
-        if found is not None:
-            if decl.key_type.kind == "enum" and found.kind == "enum":
-                self._join(decl.key_type, found, node, (node, node.keys[0]), "look up")
-            elif not assignable(found, decl.key_type):
-                fitting = [d.id for d in self.decls.values() if d.kind in ("input", "parameter", "rule")
-                           and getattr(d, "type", None) == decl.key_type and d.entity is None]
-                key_must = _("the key must be a value of {type}") if decl.key_type.kind == "enum" else \
-                    _("the key must be {type}")
-                self.fail(TypeMismatchError, _("table '{name}' is keyed by {type}, got {found}").format(
-                              name=node.table, type=decl.key_type, found=found), node.keys[0],
-                          key_must.format(type=_a(decl.key_type)) +
-                          (_(", e.g. {example}").format(example=f"{node.table}[{fitting[0]}]") if fitting else ""))
+        for key, (_column, key_type) in zip(node.keys, decl.columns):
+            self._lookup_key(node, decl, key, key_type)
         return decl.type
+
+    def _lookup_key(self, node: ast.Lookup, decl: Table, key: ast.Node, key_type) -> None:
+        found = self.infer(key)
+        if found is None:
+            return
+        if key_type.kind == "enum" and found.kind == "enum":
+            self._join(key_type, found, node, (node, key), "look up")
+        elif not assignable(found, key_type):
+            fitting = [d.id for d in self.decls.values() if d.kind in ("input", "parameter", "rule")
+                       and getattr(d, "type", None) == key_type and d.entity is None]
+            key_must = _("the key must be a value of {type}") if key_type.kind == "enum" else \
+                _("the key must be {type}")
+            self.fail(TypeMismatchError, _("table '{name}' is keyed by {type}, got {found}").format(
+                          name=node.table, type=key_type, found=found), key,
+                      key_must.format(type=_a(key_type)) +
+                      (_(", e.g. {example}").format(example=f"{node.table}[{fitting[0]}]")
+                       if fitting and len(decl.columns) == 1 else ""))
 
 
 # --- the type algebra ----------------------------------------------------------------------------

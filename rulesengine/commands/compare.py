@@ -107,7 +107,7 @@ def _column(program: Program, facts: FactSet, section: bool) -> Column:
 def _missing_facts(program: Program, target: str, bound: dict) -> list[str]:
     decls = program.ruleset.declarations
     needed = program.graph.requirements([target])
-    return sorted(n for n in needed if n not in bound and decls[n].entity is None and decls[n].is_fact)
+    return sorted(n for n in needed if n not in bound and decls[n].entity is None and decls[n].required)
 
 
 def compare_status(columns: list[Column]) -> int:

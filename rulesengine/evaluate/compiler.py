@@ -20,7 +20,7 @@ from ..core.builtins import FUNCTIONS
 from ..core.errors import DivisionByZeroError, EmptyCollectionError, InvalidDateError, TableKeyError
 from ..core.i18n import _, context_of
 from ..check.model import Check, Rule, Ruleset, aggregates_children
-from .semantics import as_decimal
+from .semantics import as_decimal, table_key_message
 
 Compiled = Callable[[dict, "int | None", "list | None"], Any]
 
@@ -159,20 +159,23 @@ class _Compiler:
 
     def _lookup(self, node: ast.Lookup) -> Compiled:
         table = self.ruleset.declarations[node.table]
-        rows = {key: as_decimal(value) for key, value in table.rows.items()}
-        key_of, context = self.build(node.keys[0]), self.context
+        fixed = None if table.supplied else {key: as_decimal(value) for key, value in table.rows.items()}
+        keys = [self.build(key) for key in node.keys]
+        key_of = keys[0] if len(keys) == 1 else \
+            (lambda values, row, record: tuple(k(values, row, record) for k in keys))
+        context = self.context
 
         def look_up(values, row, record):
             key = key_of(values, row, record)
             try:
-                found = rows[key]
+                found = (values[table.id] if fixed is None else fixed)[key]
             except (KeyError, TypeError):
-                raise TableKeyError(_("table '{id}' ({label}) has no row for {key}").format(
-                                        id=table.id, label=table.label, key=repr(key)),
+                raise TableKeyError(table_key_message(table, key),
                                     span=node.span, context=context,
                                     hint=_("add the row to the table, or check the fact")) from None
             if record is not None:
-                record.append(("lookup", node, key, found))
+                shown = " × ".join(str(k) for k in key) if isinstance(key, tuple) else key  # one trace value
+                record.append(("lookup", node, shown, found))
             return found
         return look_up
 

@@ -24,7 +24,7 @@ from ..check.graph import RulesetGraph
 from ..core.i18n import _
 from ..check.model import CLEARING_YEAR, Check, Input, Parameter, Rule, Table
 from .semantics import (ARITHMETIC_ERRORS, DECIMAL_CONTEXT, arithmetic_error, as_decimal, as_of_date,
-                        dated_value, missing_fact, rule_value)
+                        dated_value, default_source, missing_fact, rule_value)
 from .scheduler import carried_rows, needs_failed_records, record_error, walk
 from .trace import TraceNode
 
@@ -100,6 +100,7 @@ class Program:
         self.ruleset = ruleset = graph.ruleset
         decls = ruleset.declarations
         self.tables = {d.id for d in decls.values() if isinstance(d, Table)}
+        self.supplied = [d.id for d in decls.values() if isinstance(d, Table) and d.supplied]
         self.formulas: dict[str, Compiled] = {}
         self.sides: dict[str, tuple[Compiled, Compiled]] = {}  # a failed record's sides (fixed-point)
         self.checks: dict[str, Callable] = {}  # check -> (passed, sides), one evaluation
@@ -130,6 +131,7 @@ class Program:
         """
         order, targets = self.graph.plan(targets)
         values: dict[str, Any] = {name: facts[name] for name in self.ruleset.collections if name in facts}
+        values.update((name, facts[name]) for name in self.supplied if name in facts)
         result = Evaluation(targets, values, [], trace=[] if trace else None)
         result.as_of = self.as_of(facts, as_of, result)
         failed = self._missing(facts, order, targets, result)
@@ -178,7 +180,7 @@ class Program:
                 if gap is None:
                     continue
                 message, hint = gap
-            elif name in facts or not decl.is_fact:
+            elif name in facts or not decl.required:
                 continue
             else:
                 message, hint = missing_fact(decl)
@@ -317,6 +319,8 @@ class Program:
         if not supplied and isinstance(decl, Parameter) and decl.dated:
             chosen = decl.value_on(as_of)
             origin = _("in force from {start} (as of {date})").format(start=chosen.start, date=as_of)
+        elif not supplied and isinstance(decl, Parameter) and decl.open:
+            origin = default_source(self.ruleset, decl)
         return self._node(decl, kind, value, decl.span, note=decl.note, source=origin)
 
     def _node(self, decl, kind: str, value: Any, span, **extra) -> TraceNode:

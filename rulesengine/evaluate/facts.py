@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.cells import bound_message, fact_message, outside
-from ..core.datatypes import ValueProblem, coerce
-from ..core.errors import (CheckFailed, ConstraintError, FactError, FixedParameterError, RulesError,
-                     UnknownFactError, UsageError, did_you_mean)
+from ..core.datatypes import ValueProblem, coerce, display
+from ..core.errors import (CheckFailed, ConstraintError, DuplicateIdError, FactError, FixedParameterError,
+                     RulesError, UnknownFactError, UsageError, did_you_mean)
 from ..core.i18n import _, kind_name
 from ..load.loader import load_facts
-from ..check.model import FactSet, Input, Parameter, Ruleset
+from ..check.model import FactSet, Input, Parameter, Ruleset, Table
 from .records import bind_records
+from .semantics import as_decimal
 
 
 def read_facts(path: str) -> FactSet:
@@ -72,6 +73,9 @@ def bind_facts(ruleset: Ruleset, facts: FactSet) -> dict[str, Any]:
                     name=name, reference=ruleset.reference(decl)), span=span,
                 hint=_("change it in the ruleset, with its citation, if the policy changed")))
             continue
+        if isinstance(decl, Table) and decl.supplied:
+            bound[name] = bind_table(decl, raw, facts, (name,), errors)
+            continue
         if not isinstance(decl, (Input, Parameter)) or decl.entity is not None:
             what = _("'{name}' is a {kind}, not a fact").format(name=name, kind=kind_name(decl.kind)) \
                 if decl else _("unknown fact '{name}'").format(name=name)
@@ -123,3 +127,73 @@ def _outside(decl: Input | Parameter, value: Any) -> str | None:
     if not isinstance(decl, Input):
         return None
     return outside(value, decl.minimum, decl.maximum, decl.type)
+
+
+def bind_table(table: Table, raw: Any, facts: FactSet, path: tuple, errors: list[RulesError]) -> dict:
+    """The rows of a table supplied with the facts: key (a tuple with several key columns) -> value.
+    Each row is typed like an input; a bad row, an unknown or missing column and a repeated
+    key are located errors."""
+    columns = [name for name, _type in table.columns] + ["value"]
+    example = "{" + ", ".join(f"{name}: ..." for name in columns) + "}"
+    if not isinstance(raw, list):
+        errors.append(FactError(_("table '{name}' ({label}) is a list of rows").format(name=table.id, label=table.label),
+                                span=facts.span_of(path), hint=_("write {name}: [{row}, ...]").format(
+                                    name=table.id, row=example)))
+        return {}
+    rows: dict = {}
+    for i, item in enumerate(raw):
+        where = path + (i,)
+        if not isinstance(item, dict):
+            errors.append(FactError(_("a row of table '{name}' must be a mapping of columns").format(name=table.id),
+                                    span=facts.span_of(where), hint=_("write {row}").format(row=example)))
+            continue
+        cells = _table_row(table, item, i, facts, where, errors)
+        if cells is None:
+            continue
+        key = cells[0] if len(cells) == 2 else tuple(cells[:-1])
+        if key in rows:
+            errors.append(DuplicateIdError(_("table '{name}' has two rows for {key}").format(
+                                               name=table.id, key=repr(key)),
+                                           span=facts.span_of(where),
+                                           hint=_("each key has one row; remove the repeated row or correct its key")))
+            continue
+        rows[key] = cells[-1]
+    return rows
+
+
+def _table_row(table: Table, item: dict, i: int, facts: FactSet, where: tuple,
+               errors: list[RulesError]) -> list | None:
+    """One row's typed cells (key columns, then the value), or None after reporting its problems."""
+    types = dict(table.columns, value=table.type)
+    example = "{" + ", ".join(f"{name}: ..." for name in types) + "}"
+    problems = len(errors)
+    for column in item:
+        if column not in types:
+            errors.append(UnknownFactError(
+                _("table '{name}' has no column '{column}'").format(name=table.id, column=column),
+                span=facts.key_span_of(where + (column,)),
+                hint=did_you_mean(column, types) or _("columns: {columns}").format(columns=", ".join(types))))
+    cells = []
+    for column, type_ in types.items():
+        if column not in item:
+            errors.append(FactError(_("row {row} of table '{name}' lacks the column '{column}'").format(
+                                        row=i + 1, name=table.id, column=column),
+                                    span=facts.span_of(where), hint=_("write {row}").format(row=example)))
+            continue
+        try:
+            cells.append(as_decimal(coerce(item[column], type_)))
+        except ValueProblem as problem:
+            errors.append(FactError(_("table '{name}' ({label}), row {row}, column '{column}': {problem} "
+                                      "(expected {type})").format(
+                                        name=table.id, label=table.label, row=i + 1, column=column,
+                                        problem=problem.message, type=type_),
+                                    span=facts.span_of(where + (column,)), hint=problem.hint))
+            continue
+        bound = outside(cells[-1], table.minimum, table.maximum, table.type) if column == "value" else None
+        if bound:
+            errors.append(ConstraintError(_("table '{name}' ({label}), row {row}: {value} is {bound}").format(
+                                              name=table.id, label=table.label, row=i + 1,
+                                              value=display(cells[-1], type_), bound=bound),
+                                          span=facts.span_of(where + (column,)),
+                                          hint=_("the table's min and max bound every row")))
+    return cells if len(errors) == problems else None

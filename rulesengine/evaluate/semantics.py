@@ -138,3 +138,21 @@ def missing_fact(decl) -> tuple[str, str]:
     hint = _("add '{id}: ...' to the facts").format(id=decl.id) + \
         (_("; note: {note}").format(note=decl.note) if decl.note else "")
     return message, hint
+
+
+def table_key_message(table, key: Any) -> str:
+    """What a look-up with no row is called: the table and the key, each key column named when
+    the table has several (the record, per record, is named by the evaluation)."""
+    if len(table.columns) > 1 and isinstance(key, tuple):
+        shown = ", ".join(f"{name}={value!r}" for (name, _type), value in zip(table.columns, key))
+    else:
+        shown = repr(key)
+    return _("table '{id}' ({label}) has no row for {key}").format(id=table.id, label=table.label, key=shown)
+
+
+def default_source(ruleset: Ruleset, decl: Parameter) -> str:
+    """Where the value of an open parameter the facts did not give comes from: the default of
+    the module that declares it (the national method), or the ruleset that sets it."""
+    if decl.module is not None:
+        return _("default of module {module} (not given in the facts)").format(module=decl.module)
+    return _("set by ruleset {id} (not given in the facts)").format(id=ruleset.meta.id)

@@ -59,22 +59,27 @@ class VectorCompiler:
         key = decl.id
         if decl.entity is None or decl.entity == self.scope:
             return lambda env, mask: env.values[key]
+        up = self._up_rows(decl.entity)
+        return lambda env, mask: take(env.values[key], up(env))
+
+    def _up_rows(self, ancestor: str):
+        """Row of the ``ancestor`` record of each record in scope (cached per evaluation)."""
         chain, current = [], self.scope
         entities = self.ruleset.entities
-        while current != decl.entity:
+        while current != ancestor:
             chain.append(entities[current].collection)
             current = entities[current].parent
         chain = tuple(chain)
 
-        def ancestor(env, mask):
+        def up(env):
             rows = env.up.get(chain)
             if rows is None:
                 rows = env.tables[chain[0]].parent_rows
                 for collection in chain[1:]:
                     rows = env.tables[collection].parent_rows[rows]
                 env.up[chain] = rows
-            return take(env.values[key], rows)
-        return ancestor
+            return rows
+        return up
 
     def _neg(self, node):
         inner = self.build(node.operand)
@@ -171,21 +176,16 @@ class VectorCompiler:
 
     def _lookup(self, node: ast.Lookup):
         table = self.ruleset.declarations[node.table]
-        rows = {key: as_decimal(value) for key, value in table.rows.items()}
-        key_of = self.build(node.keys[0])
+        fixed = None if table.supplied else {key: as_decimal(value) for key, value in table.rows.items()}
+        keys = [self._key(key) for key in node.keys]
+        enums = [type_.values if type_.kind == "enum" else None for _name, type_ in table.columns]
 
         def look_up(env, mask):
-            keys = key_of(env, mask)
-            if not isinstance(keys, (Objects, Flags)):
-                raise Unsupported("a table keyed by numbers")
-            try:
-                unique, inverse = keys.codes() if isinstance(keys, Objects) else \
-                    np.unique(keys.arr, return_inverse=True)
-            except TypeError:
-                raise Unsupported("table keys that do not sort") from None
+            rows = env.tables[table.id] if fixed is None else fixed
+            unique, inverse = _key_codes([(part(env, mask), up and up(env)) for part, up in keys], enums)
             found = []
             active = None if mask is None else np.broadcast_to(mask, inverse.shape)
-            for index, key in enumerate(unique.tolist()):
+            for index, key in enumerate(unique):
                 if key not in rows:
                     if active is None or active[inverse == index].any():
                         raise Unsupported("a key with no table row")
@@ -201,8 +201,15 @@ class VectorCompiler:
                 vec = Flags(np.array(found, dtype=bool))
             else:
                 vec = vector_from_values(found, "text")
-            return take(vec, inverse.ravel()) if len(found) > 1 else broadcast(vec, len(inverse))
+            return take(vec, inverse) if len(found) > 1 else broadcast(vec, len(inverse))
         return look_up
+
+    def _key(self, node: ast.Node):
+        """(the key's column, rows up to it): an ancestor's field is coded once per ancestor record."""
+        decl = self.ruleset.resolve(node.id, self.scope) if isinstance(node, ast.Name) else None
+        if decl is None or decl.entity is None or decl.entity == self.scope:
+            return self.build(node), None
+        return (lambda env, mask: env.values[decl.id]), self._up_rows(decl.entity)
 
     def _aggregate(self, node: ast.Aggregate):
         entity = self.ruleset.collections[node.collection]
@@ -288,3 +295,51 @@ COLUMN_FUNCTIONS: dict[str, Callable[[str, list], Vector]] = {
     "round": _round_call,
 }
 """The builtins declared ``fixed="columns"`` and their exact column implementations."""
+
+
+def _key_codes(parts: list, enums: list) -> tuple[list, Any]:
+    """The distinct keys of a look-up (a value, or a tuple with several key columns) and, per
+    row, the index of its key: each column coded (an enum by its values, text by hashing, an
+    ancestor's field once per ancestor record), the codes combined."""
+    columns, inverses = [], []
+    for (part, up), values in zip(parts, enums):
+        unique, inverse = _column_codes(part, values)
+        columns.append(unique)
+        inverses.append(inverse if up is None else inverse[up])
+    n = max(len(inverse) for inverse in inverses)
+    codes, span = np.zeros(n, dtype=np.int64), 1
+    for unique, inverse in zip(columns, inverses):
+        span *= max(len(unique), 1)
+        if span >= 2 ** 62:
+            raise Unsupported("too many distinct keys")
+        codes = codes * len(unique) + np.broadcast_to(inverse, (n,))
+    if span <= max(4 * n, 1 << 16):  # only the keys some row has: by counting, else by sorting
+        present = np.flatnonzero(np.bincount(codes, minlength=span))
+        position = np.zeros(span, dtype=np.int64)
+        position[present] = np.arange(len(present))
+        inverse = position[codes]
+    else:
+        present, inverse = np.unique(codes, return_inverse=True)
+    keys = []
+    for code in present.tolist():
+        key = []
+        for values in reversed(columns):
+            code, index = divmod(code, len(values))
+            key.append(values[index])
+        keys.append(key[0] if len(columns) == 1 else tuple(reversed(key)))
+    return keys, inverse.ravel()
+
+
+def _column_codes(part, enum_values) -> tuple[list, Any]:
+    if isinstance(part, Flags):
+        unique, inverse = np.unique(part.arr, return_inverse=True)
+        return unique.tolist(), inverse.ravel()
+    if not isinstance(part, Objects):
+        raise Unsupported("a table keyed by numbers")
+    arr = part.arr.ravel()
+    if enum_values is not None and part._codes is None:  # a few values: one comparison each
+        inverse = np.full(arr.size, len(enum_values), dtype=np.int64)
+        for index, value in enumerate(enum_values):
+            inverse[arr == value] = index
+        return list(enum_values) + [None], inverse
+    return part.codes()  # cached on the column: a field looked up twice is coded once

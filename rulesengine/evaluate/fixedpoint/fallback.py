@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ...check.model import Rule
+from ...check.model import Rule, Table
 from ..semantics import DECIMAL_CONTEXT, rule_value
 from .groups import Collection
 from .vectors import Ratio, python_values, size_of, take
@@ -78,6 +78,8 @@ class DecimalView:
                 self._records[key] = RecordsView(self.tables[key], self.tables, children)
             return self._records[key]
         decl = ruleset.declarations[key]
+        if isinstance(decl, Table):  # rows supplied with the facts: held among the tables
+            return self.tables[key]
         if decl.entity is not None:
             if key not in self._columns:
                 self._columns[key] = DecimalColumn(self, key)

@@ -113,7 +113,8 @@ class FastProgram:
         try:
             tables = {name: table_from_records(self.ruleset, records)
                       for name, records in facts.items() if name in self.ruleset.collections}
-            scalars = {k: scalar_vector(v) for k, v in facts.items() if k not in self.ruleset.collections}
+            tables.update((name, facts[name]) for name in self.program.supplied if name in facts)
+            scalars = {k: scalar_vector(v) for k, v in facts.items() if k not in tables}
             result = self.run(tables, scalars, targets, as_of=as_of)
         except Unsupported:  # a value the fixed-point back-end cannot hold exactly
             return self.program.evaluate(facts, targets, fact_source=fact_source, as_of=as_of)
@@ -129,7 +130,7 @@ class FastProgram:
                     return True
                 if isinstance(decl, Input) and any(v is None for v in facts[collection].columns[decl.name]):
                     return True
-            elif decl.is_fact:
+            elif decl.required:
                 if node_id not in facts and node_id != CLEARING_YEAR:
                     return True
         return False
@@ -198,6 +199,9 @@ class FastProgram:
         a value is beyond what the back-end holds (34 integer digits, MAX_SCALE places): the
         caller then runs the Decimal back-end."""
         order, targets = self.graph.plan(targets)
+        given = {name: scalars[name] for name in self.program.supplied if name in scalars and name not in tables}
+        if given:  # a table supplied with the facts (batch --facts): held among the tables
+            tables = {**tables, **given}
         values: dict[str, Any] = {}
         result = FastResult(targets, values, tables, rows or 1)
         result.row_mode = rows is not None
@@ -207,6 +211,12 @@ class FastProgram:
         result.as_of = self.program.as_of(self._as_of_facts(scalars), as_of, scratch)
         result.warnings = scratch.warnings
         result.errors.extend(scratch.errors)  # a clearing year that is not a calendar year
+        for node_id in order:  # a table supplied with the facts comes among the tables
+            if node_id in self.program.supplied and node_id not in tables:
+                message, hint = missing_fact(self.ruleset.declarations[node_id])
+                result.errors.append(MissingFactError(message, span=self.ruleset.declarations[node_id].span,
+                                                      hint=hint))
+                result.failed.add(node_id)
         backend = _FixedBackend(self, tables, scalars, result, rows, as_of)
         with decimal.localcontext(DECIMAL_CONTEXT):
             walk(self.graph, order, backend, failed=result.failed, skipped=result.skipped, errors=result.errors,
@@ -266,7 +276,7 @@ class FastProgram:
             else:
                 result.values[node_id] = value
             return
-        if decl.is_fact:
+        if decl.required:
             if node_id != CLEARING_YEAR:
                 message, hint = missing_fact(decl)
                 result.errors.append(MissingFactError(message, span=decl.span, hint=hint))
