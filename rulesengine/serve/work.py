@@ -1,0 +1,163 @@
+"""What the API and the pages share: request bodies and facts in, evaluations and error JSON out.
+
+Facts reach the engine the way the CLI reads them: as a YAML/JSON text read by
+:func:`~rulesengine.evaluate.facts.read_facts`, so every check and every located message is the
+CLI's. Facts sent as a JSON object are written out as YAML first (numbers keep their decimal
+digits: the body is parsed with ``Decimal``); their positions then refer to that text, which is
+what the ledger stores. A ruleset text to validate is written beside a link to the served
+``modules/`` folder, so its ``include:`` works as it would on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Iterator
+
+import yaml
+
+from ..check.checker import MODULE_DIR
+from ..commands.diff import ResultDiff, diff_results
+from ..core.errors import RulesError, UsageError, YamlSyntaxError, flatten
+from ..core.i18n import _
+from ..core.source import Span, display_path
+from ..evaluate.driver import load_program
+from ..evaluate.evaluator import Evaluation, Program
+from ..evaluate.facts import bind_facts, check_fact_sets, example_facts, read_facts
+from ..views.report import error_json
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a request body: a ruleset or a year's facts is far smaller
+FACTS_FILE = "facts.yaml"  # how facts sent in a request are named in messages
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML out with decimals written as the digits they were given in."""
+
+
+_Dumper.add_representer(Decimal, lambda dumper, value: dumper.represent_scalar(
+    "tag:yaml.org,2002:float", str(value)))
+
+
+def facts_text(values: dict) -> str:
+    """Facts as the YAML text the engine reads and the ledger keeps."""
+    return yaml.dump(values, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
+
+
+def parse_json(raw: bytes, what: str = "request") -> Any:
+    """A JSON body, numbers with a point kept as Decimal; a located yaml-syntax error if malformed."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise UsageError(_("the request body is larger than {size} MiB").format(
+            size=MAX_BODY_BYTES // (1024 * 1024)), hint=_("send a smaller ruleset or fewer facts"))
+    try:
+        return json.loads(raw.decode("utf-8-sig"), parse_float=Decimal)
+    except UnicodeDecodeError:
+        raise YamlSyntaxError(_("the request body is not UTF-8 text"), span=Span(what, 1, 1),
+                              hint=_("send JSON encoded as UTF-8")) from None
+    except json.JSONDecodeError as exc:
+        raise YamlSyntaxError(_("JSON syntax: {problem}").format(problem=exc.msg),
+                              span=Span(what, exc.lineno, exc.colno),
+                              hint=_("the body must be one JSON object, e.g. {example}").format(
+                                  example='{"example": ""}')) from None
+
+
+@dataclass
+class Facts:
+    """Facts bound for one ruleset, with the text they were read from and their source label."""
+
+    bound: dict[str, Any]
+    text: str
+    source: str
+
+
+def _rename(err: RulesError, path: str) -> RulesError:
+    """Name files relative to the temporary folder of ``path`` in spans and messages."""
+    for prefix in {os.path.join(os.path.dirname(path), ""), display_path(os.path.dirname(path)) + os.sep}:
+        for item in flatten(err):
+            if item.span and item.span.file.startswith(prefix):
+                span = item.span
+                item.span = Span(span.file[len(prefix):], span.line, span.col, span.end_line, span.end_col)
+            item.message = item.message.replace(prefix, "")
+            if item.hint:
+                item.hint = item.hint.replace(prefix, "")
+    return err
+
+
+@contextmanager
+def _facts_file(text: str) -> Iterator[str]:
+    """A temporary ``facts.yaml`` holding ``text``; errors raised inside name it ``facts.yaml``."""
+    with tempfile.TemporaryDirectory(prefix="rulesengine-serve-") as folder:
+        path = os.path.join(folder, FACTS_FILE)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        try:
+            yield path
+        except RulesError as err:
+            raise _rename(err, path) from None
+
+
+def read_facts_text(program: Program, text: str, source: str) -> Facts:
+    """Bind facts given as YAML or JSON text; errors are located in ``facts.yaml``."""
+    with _facts_file(text) as path:
+        bound = bind_facts(program.ruleset, read_facts(path))
+    return Facts(bound, text, source)
+
+
+def diff_facts(old: Program, new: Program, text: str) -> ResultDiff:
+    """``diff --facts``: the results of both versions on facts given as text."""
+    with _facts_file(text) as path:
+        return diff_results(old, new, read_facts(path), FACTS_FILE)
+
+
+def request_facts(program: Program, *, facts: Any = None, text: str | None = None,
+                  example: str | None = None) -> Facts:
+    """Facts from exactly one of: a JSON object, a YAML/JSON text, an example name ('' = first)."""
+    given = [x is not None for x in (facts, text, example)]
+    if sum(given) != 1:
+        raise UsageError(_("give exactly one of 'facts', 'facts_text' and 'example'"),
+                         hint=_("'example': \"\" runs the ruleset's first example"))
+    if example is not None:
+        ruleset = program.ruleset
+        values = example_facts(ruleset, example or None).values
+        label = example or next(iter(ruleset.examples))
+        return read_facts_text(program, facts_text(values), _("example {name}").format(name=label))
+    if text is None:
+        if not isinstance(facts, dict):
+            raise UsageError(_("'facts' must be a JSON object of fact names and values"),
+                             hint=_("e.g. {example}").format(example='{"facts": {"assessment_grade": "良好"}}'))
+        text = facts_text(facts)
+    return read_facts_text(program, text, FACTS_FILE)
+
+
+def evaluate(program: Program, facts: Facts, targets: list[str] | None = None,
+             as_of: date | None = None, *, trace: bool = False) -> Evaluation:
+    """Evaluate as the CLI does (``run``: no trace; ``explain``: trace)."""
+    return program.evaluate(facts.bound, targets or None, trace=trace, fact_source=facts.source,
+                            as_of=as_of)
+
+
+def errors_json(err: RulesError) -> dict:
+    """``{"errors": [...]}``: every error with its code, message, hint and span (line, column)."""
+    return {"errors": [error_json(e) for e in flatten(err)]}
+
+
+def validate_text(text: str, modules: str, name: str = "ruleset.yaml") -> tuple[Program | None, list]:
+    """Check a ruleset given as text, as ``validate`` does: (program or None, errors and warnings)."""
+    with tempfile.TemporaryDirectory(prefix="rulesengine-serve-") as folder:
+        path = os.path.join(folder, name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if os.path.isdir(modules):
+            os.symlink(modules, os.path.join(folder, MODULE_DIR))
+        try:
+            program = load_program(path)
+            check_fact_sets(program.ruleset)
+        except RulesError as err:
+            return None, flatten(_rename(err, path))
+        for warning in program.ruleset.warnings:
+            _rename(warning, path)
+        return program, list(program.ruleset.warnings)
