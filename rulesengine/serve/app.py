@@ -15,11 +15,11 @@ import secrets
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from ..core.errors import RulesError
-from ..core.i18n import _, set_language
+from ..core.i18n import _, get_language, set_language
 from .api import ConflictError, router as api_router
 from .catalog import Catalog, NotFoundError
 from .ledger import Ledger
@@ -42,6 +42,7 @@ def status_of(err: RulesError) -> int:
 def create_app(folder: str, *, ledger: str | None = None, token: str | None = None,
                language: str = "zh") -> FastAPI:
     """The application serving the rulesets of ``folder``; runs recorded in ``ledger`` (None: off)."""
+    previous = get_language()
     set_language(language)
     app = FastAPI(title="rulesengine", version="1", description=_(
         "Rules as code for medical-insurance payment policies: run, explain, validate and diff "
@@ -49,10 +50,12 @@ def create_app(folder: str, *, ledger: str | None = None, token: str | None = No
     app.state.catalog = Catalog(folder)
     app.state.ledger = Ledger(ledger) if ledger else None
     app.state.token = token
+    app.state.language = language
     app.include_router(api_router)
     app.include_router(page_router)
     _handlers(app)
     _guard(app)
+    set_language(previous)
     return app
 
 
@@ -99,6 +102,7 @@ def _guard(app: FastAPI) -> None:
             return JSONResponse({"errors": [{"code": "usage", "severity": "error", "message": _(
                 "the request body is larger than {size} MiB").format(size=MAX_BODY_BYTES // (1024 * 1024))}]},
                 status_code=413)
+        set_language(app.state.language)  # the server's language, whatever ran before
         expected = app.state.token
         if expected is None:
             return await call_next(request)
