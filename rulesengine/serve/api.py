@@ -8,6 +8,7 @@ sent with; every answer is the CLI's JSON (money as decimal strings). A bad requ
 from __future__ import annotations
 
 import os
+from urllib.parse import unquote
 from datetime import date
 from typing import Any
 
@@ -78,8 +79,9 @@ async def body(request: Request, model: type[BaseModel]):
 
 
 def who(request: Request, given: str | None = None) -> str:
-    """The user named in the body or the X-Rulesengine-User header ('' if none)."""
-    name = given or request.headers.get(USER_HEADER, "")
+    """The user named in the body, or in the X-Rulesengine-User header (percent-encoded UTF-8,
+    as headers are ASCII); '' if none."""
+    name = given or unquote(request.headers.get(USER_HEADER, ""), errors="replace")
     return name.strip()[:80]
 
 
