@@ -83,8 +83,10 @@ def _handlers(app: FastAPI) -> None:
         code = "not-found" if err.status_code == 404 else "usage"
         message = _("no such page: {path}").format(path=request.url.path[:200]) if err.status_code == 404 \
             else str(err.detail)
-        return JSONResponse({"errors": [{"code": code, "severity": "error", "message": message}]},
-                            status_code=err.status_code)
+        errors = [{"code": code, "severity": "error", "message": message}]
+        if not _wants_json(request):
+            return error_page(request, errors, err.status_code)
+        return JSONResponse({"errors": errors}, status_code=err.status_code)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, err: Exception):  # a bug of ours: say so, no traceback

@@ -72,13 +72,14 @@ def words() -> dict[str, str]:
     }
 
 
-def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    html = TEMPLATES.get_template(name).render(w=words(), **context)
+def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = TEMPLATES.get_template(template).render(w=words(), **context)
     return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
 
 
-def error_page(request: Request, err: RulesError, status: int) -> HTMLResponse:
-    return page("error.html", status, errors=[error_json(e) for e in flatten(err)])
+def error_page(request: Request, err: RulesError | list[dict], status: int) -> HTMLResponse:
+    errors = err if isinstance(err, list) else [error_json(e) for e in flatten(err)]
+    return page("error.html", status, errors=errors)
 
 
 @router.get("/", response_class=HTMLResponse)
