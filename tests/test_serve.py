@@ -17,7 +17,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from rulesengine.cli import build_parser, main  # noqa: E402
+from rulesengine.cli import main  # noqa: E402
 from rulesengine.core.i18n import set_language  # noqa: E402
 from rulesengine.serve import create_app  # noqa: E402
 

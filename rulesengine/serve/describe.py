@@ -13,8 +13,7 @@ from ..evaluate.evaluator import Program
 from ..views.report import error_json, type_name
 from .catalog import Entry
 
-UNITS = {"money": N_("yuan"), "rate": N_("ratio (0.05 or 5%)"), "integer": N_("count"),
-         "date": N_("date (YYYY-MM-DD)")}
+UNITS = {"money": N_("yuan"), "rate": N_("ratio (0.05 or 5%)"), "date": N_("date (YYYY-MM-DD)")}
 
 
 def unit(type_: Type) -> str | None:
