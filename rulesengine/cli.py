@@ -427,6 +427,7 @@ def _serve(args) -> int:
     except ImportError as exc:
         raise UsageError(_("the workbench needs {package}").format(package=exc.name),
                          hint=_("install the package's dependencies again: pip install -e .")) from None
+    _check_port(args.host, args.port)
     token = args.token or (new_token() if needs_token(args.host) else None)
     ledger = None if args.no_ledger else (args.ledger or default_path())
     app = create_app(args.folder, ledger=ledger, token=token, language=_language_or_zh(args))
@@ -435,6 +436,20 @@ def _serve(args) -> int:
     print(_("ledger: {path}").format(path=ledger or _("off")))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
+
+
+def _check_port(host: str, port: int) -> None:
+    """A usage error (exit 2) when the address cannot be bound, before the server starts."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except (OSError, OverflowError) as exc:
+        raise UsageError(_("cannot listen on {host}:{port}: {reason}").format(
+                             host=host, port=port, reason=getattr(exc, "strerror", None) or exc),
+                         hint=_("choose another --port, or stop the program that uses it")) from None
 
 
 def _language_or_zh(args) -> str:

@@ -167,3 +167,16 @@ def test_serve_command_defaults():
     args = build_parser().parse_args(["serve"])
     assert (args.folder, args.host, args.port, args.no_ledger) == ("rulesets", "127.0.0.1", 8000, False)
     assert not needs_token("127.0.0.1") and needs_token("0.0.0.0")
+
+
+def test_serve_refuses_a_busy_port_and_a_missing_folder(tmp_path, capsys):
+    import socket
+    from rulesengine.cli import main
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", str(RULESETS), "--port", str(port), "--no-ledger"]) == 2
+    assert "cannot listen on" in capsys.readouterr().err
+    assert main(["serve", str(tmp_path / "nothing"), "--port", "0", "--no-ledger"]) == 2
+    assert "is not a folder of rulesets" in capsys.readouterr().err

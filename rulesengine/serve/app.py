@@ -42,20 +42,22 @@ def status_of(err: RulesError) -> int:
 def create_app(folder: str, *, ledger: str | None = None, token: str | None = None,
                language: str = "zh") -> FastAPI:
     """The application serving the rulesets of ``folder``; runs recorded in ``ledger`` (None: off)."""
+    catalog, kept = Catalog(folder), Ledger(ledger) if ledger else None  # errors in the caller's language
     previous = get_language()
     set_language(language)
-    app = FastAPI(title="rulesengine", version="1", description=_(
-        "Rules as code for medical-insurance payment policies: run, explain, validate and diff "
-        "the served rulesets. Money is a decimal string."))
-    app.state.catalog = Catalog(folder)
-    app.state.ledger = Ledger(ledger) if ledger else None
+    try:
+        app = FastAPI(title="rulesengine", version="1", description=_(
+            "Rules as code for medical-insurance payment policies: run, explain, validate and diff "
+            "the served rulesets. Money is a decimal string."))
+    finally:
+        set_language(previous)  # the caller's language; each request sets the server's
+    app.state.catalog, app.state.ledger = catalog, kept
     app.state.token = token
     app.state.language = language
     app.include_router(api_router)
     app.include_router(page_router)
     _handlers(app)
     _guard(app)
-    set_language(previous)
     return app
 
 
