@@ -232,3 +232,11 @@ def test_diff_names_the_changed_parameter_and_the_moved_result(served):
     # settlement = 18,000,000.00 − 1,230,740.74 − 320,000.00 = 16,449,259.26
     assert moved["settlement_amount"]["old"] == SANYA_SETTLEMENT
     assert moved["settlement_amount"]["new"] == "16449259.26"
+
+
+def test_missing_facts_are_a_400_with_the_cli_json(served):
+    response = served.post("/api/rulesets/sanya_2024/run", json={"facts": {"assessment_grade": "良好"}})
+    assert response.status_code == 400
+    data = response.json()
+    assert data["errors"] and {e["code"] for e in data["errors"]} == {"missing-fact"}
+    assert "settlement_amount" in data["skipped"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import shutil
 from pathlib import Path
 
@@ -180,3 +181,25 @@ def test_serve_refuses_a_busy_port_and_a_missing_folder(tmp_path, capsys):
     assert "cannot listen on" in capsys.readouterr().err
     assert main(["serve", str(tmp_path / "nothing"), "--port", "0", "--no-ledger"]) == 2
     assert "is not a folder of rulesets" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["xinxiang_county_community", "zibo_2025", "chongqing_2019"])
+def test_calc_form_with_collections_agrees_with_the_api(served, name):
+    """A property: the example loaded into the form (collections as YAML boxes) and computed gives
+    the values the API gives for the example itself."""
+    import re
+    page = served.get(f"/rulesets/{name}/calc?example=").text
+    form = {n: html.unescape(v) for n, v in re.findall(r'<input id="f-[^"]+" name="([^"]+)" value="([^"]*)"', page)}
+    form.update({n: html.unescape(v) for n, v in re.findall(r'<textarea id="f-[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S)})
+    for n, body in re.findall(r'<select id="f-[^"]+" name="([^"]+)">(.*?)</select>', page, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', body)
+        form[n] = html.unescape(chosen.group(1)) if chosen else ""
+    response = served.post(f"/rulesets/{name}/calc", data=form)
+    assert response.status_code == 200, re.findall(r'<li>.*?</li>', response.text, re.S)[:3]
+    number = int(response.text.split("第 ", 1)[1].split(" 号运行", 1)[0])
+    from_form = json.loads(served.get(f"/api/runs/{number}").json()["output"])
+    from_api = served.post(f"/rulesets/{name}/explain".replace("/rulesets", "/api/rulesets"), json={"example": ""}).json()
+
+    def values(trace):
+        return {n["id"]: n.get("value") for n in trace["nodes"]}
+    assert values(from_form) == values(from_api) and len(values(from_api)) > 10

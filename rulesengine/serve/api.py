@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..commands.diff import RulesetDiff, diff_json, diff_results, diff_rulesets
@@ -112,38 +113,34 @@ def compute(request: Request, name: str, data: RunRequest, command: str) -> dict
     return {"output": output, "run": number, "program": program, "evaluation": evaluation}
 
 
-def _answer(done: dict) -> JSONResponse:
+async def _answer(request: Request, name: str, command: str) -> Response:
+    """The CLI's JSON text as it is (sorted, indented), byte for byte; 400 when the evaluation
+    reports errors (missing facts, a division by zero: the CLI's exit 2), else 200 (failed checks
+    are a result). The run's number in the ledger is in the X-Rulesengine-Run header."""
+    data = await body(request, RunRequest)
+    done = await run_in_threadpool(compute, request, name, data, command)
     headers = {"X-Rulesengine-Run": str(done["run"])} if done["run"] is not None else {}
-    return _raw(done["output"], headers)
-
-
-def _raw(text: str, headers: dict) -> JSONResponse:
-    """The CLI's JSON text as it is (already sorted and indented), byte for byte."""
-    response = JSONResponse(content=None, headers=headers)
-    response.body = text.encode("utf-8")
-    response.headers["content-length"] = str(len(response.body))
-    return response
+    status = 400 if done["evaluation"].errors else 200
+    return Response(done["output"], status_code=status, media_type="application/json", headers=headers)
 
 
 @router.post("/rulesets/{name}/run", summary="Evaluate: values and checks (the CLI's run JSON)",
              openapi_extra=_schema(RunRequest))
 async def run(name: str, request: Request):
-    data = await body(request, RunRequest)
-    return _answer(compute(request, name, data, "run"))
+    return await _answer(request, name, "run")
 
 
 @router.post("/rulesets/{name}/explain", summary="Evaluate with the trace (the CLI's explain JSON)",
              openapi_extra=_schema(RunRequest))
 async def explain(name: str, request: Request):
-    data = await body(request, RunRequest)
-    return _answer(compute(request, name, data, "explain"))
+    return await _answer(request, name, "explain")
 
 
 @router.post("/validate", summary="Check a ruleset text: every error with line, column, code and hint",
              openapi_extra=_schema(ValidateRequest))
 async def validate(request: Request) -> dict:
     data = await body(request, ValidateRequest)
-    return validation(request, data)
+    return await run_in_threadpool(validation, request, data)
 
 
 def validation(request: Request, data: ValidateRequest) -> dict:
@@ -167,7 +164,7 @@ def validation(request: Request, data: ValidateRequest) -> dict:
              status_code=201, openapi_extra=_schema(SaveRequest))
 async def save(request: Request) -> dict:
     data = await body(request, SaveRequest)
-    return save_ruleset(request, data)
+    return await run_in_threadpool(save_ruleset, request, data)
 
 
 def save_ruleset(request: Request, data: ValidateRequest) -> dict:
@@ -198,7 +195,11 @@ class ConflictError(UsageError):
 @router.post("/diff", summary="What changed between two rulesets, and which results move",
              openapi_extra=_schema(DiffRequest))
 async def diff(request: Request) -> dict:
-    data = await body(request, DiffRequest)
+    return await run_in_threadpool(diff_of, request, await body(request, DiffRequest))
+
+
+def diff_of(request: Request, data: DiffRequest) -> dict:
+    """``rulesengine diff OLD NEW [--example | --facts] --format json`` on two served rulesets."""
     catalog = request.app.state.catalog
     old, new = catalog.program(data.old), catalog.program(data.new)
     result = RulesetDiff(old, new, diff_rulesets(old, new))

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..core.errors import RulesError, ToolFailedError, ToolMissingError, flatten
@@ -111,10 +112,8 @@ def _form_fields(program, values: dict) -> tuple[list[dict], list[dict]]:
         fields.append(data)
     collections = []
     for entity in ruleset.entities.values():
-        if entity.parent is None:
-            text = values.get(entity.collection)
-            collections.append({"name": entity.collection, "label": entity.label,
-                                "citation": entity.citation, "text": text})
+        collections.append({"name": entity.collection, "label": entity.label,
+                            "citation": entity.citation, "text": values.get(entity.collection)})
     return fields, collections
 
 
@@ -141,22 +140,20 @@ def calc_form(name: str, request: Request, example: str | None = None):
                 examples=program.ruleset.examples, user="")
 
 
-def _form_facts(program, form) -> tuple[dict, dict]:
-    """(facts for the engine, the form's values as typed) from a submitted 计算 form."""
+def _form_facts(program, typed: dict[str, str]) -> dict[str, Any]:
+    """Facts for the engine from the 计算 form's fields (blank ones left out; collections are YAML)."""
     ruleset = program.ruleset
     facts: dict[str, Any] = {}
-    typed: dict[str, str] = {}
-    for fact in ruleset.fact_names():
-        raw = str(form.get(fact, "")).strip()
-        typed[fact] = raw
+    for fact, raw in typed.items():
         if not raw:
             continue
         if fact in ruleset.collections:
             facts[fact] = parse_document(f"{fact}.yaml", raw).value
-            continue
-        decl = ruleset.declarations[fact]
-        facts[fact] = {"true": True, "false": False}.get(raw, raw) if decl.type.kind == "boolean" else raw
-    return facts, typed
+        elif ruleset.declarations[fact].type.kind == "boolean":
+            facts[fact] = {"true": True, "false": False}.get(raw, raw)
+        else:
+            facts[fact] = raw
+    return facts
 
 
 DOWNLOADS = {"html": ("text/html; charset=utf-8", "html"), "md": ("text/markdown; charset=utf-8", "md"),
@@ -165,15 +162,19 @@ DOWNLOADS = {"html": ("text/html; charset=utf-8", "html"), "md": ("text/markdown
 
 @router.post("/rulesets/{name}/calc", response_class=HTMLResponse)
 async def calc_submit(name: str, request: Request):
-    program = request.app.state.catalog.program(name)
     form = await request.form()
+    return await run_in_threadpool(_calc, name, request, form)
+
+
+def _calc(name: str, request: Request, form) -> Response:
+    """The 计算 form submitted: the page with the report, or a download."""
+    program = request.app.state.catalog.program(name)
     user = str(form.get("user", ""))[:80]
     fmt = str(form.get("format", ""))
     errors: list = []
-    facts, typed = {}, {}
+    typed = {fact: str(form.get(fact, "")).strip() for fact in program.ruleset.fact_names()}
     try:
-        facts, typed = _form_facts(program, form)
-        done = compute(request, name, RunRequest(facts=facts, user=user), "explain")
+        done = compute(request, name, RunRequest(facts=_form_facts(program, typed), user=user), "explain")
     except RulesError as err:
         errors = [error_json(e) for e in flatten(err)]
         done = None
@@ -215,6 +216,11 @@ def edit_form(request: Request, source: str | None = None):
 @router.post("/edit", response_class=HTMLResponse)
 async def edit_submit(request: Request):
     form = await request.form()
+    return await run_in_threadpool(_edit, request, form)
+
+
+def _edit(request: Request, form) -> HTMLResponse:
+    """The 编辑 form submitted: validate, or save as a new file."""
     text, name = str(form.get("text", "")), str(form.get("name", "")).strip()
     data = ValidateRequest(text=text, name=name or "ruleset")
     saved, status = None, 200
