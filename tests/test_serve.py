@@ -240,3 +240,17 @@ def test_missing_facts_are_a_400_with_the_cli_json(served):
     data = response.json()
     assert data["errors"] and {e["code"] for e in data["errors"]} == {"missing-fact"}
     assert "settlement_amount" in data["skipped"]
+
+
+def test_requests_do_not_grow_the_engines_memory_of_file_texts(served):
+    """Facts and ruleset texts go through one scratch path per worker thread, so the engine's
+    memory of file texts (for excerpts) does not grow with every request of a long-running server."""
+    from rulesengine.core import source
+    for grade in ("优秀", "良好", "合格", "不合格"):
+        served.post("/api/rulesets/sanya_2024/run", json={"facts_text": f"assessment_grade: {grade}\n"})
+        served.post("/api/validate", json={"text": f"format: 1\nid: v_{grade}\n", "name": "draft"})
+    before = len(source._TEXTS)
+    for number in range(20):
+        served.post("/api/rulesets/sanya_2024/run", json={"facts_text": f"prepaid_total: {number}.00\n"})
+        served.post("/api/validate", json={"text": f"format: 1\nid: v{number}\n", "name": f"draft{number}"})
+    assert len(source._TEXTS) - before < 10  # 40 requests: not one new text per request

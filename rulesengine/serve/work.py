@@ -10,9 +10,12 @@ what the ledger stores. A ruleset text to validate is written beside a link to t
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -74,42 +77,66 @@ class Facts:
     source: str
 
 
-def _rename(err: RulesError, path: str) -> RulesError:
-    """Name files relative to the temporary folder of ``path`` in spans and messages."""
-    for prefix in {os.path.join(os.path.dirname(path), ""), display_path(os.path.dirname(path)) + os.sep}:
+def _rename(err: RulesError, path: str, shown: str) -> RulesError:
+    """Name the scratch file ``shown`` (and its modules relative to it) in spans and messages."""
+    folder = os.path.dirname(path)
+    for prefix in {os.path.join(folder, ""), display_path(folder) + os.sep}:
         for item in flatten(err):
             if item.span and item.span.file.startswith(prefix):
-                span = item.span
-                item.span = Span(span.file[len(prefix):], span.line, span.col, span.end_line, span.end_col)
-            item.message = item.message.replace(prefix, "")
+                span, file = item.span, item.span.file[len(prefix):]
+                item.span = Span(shown if file == os.path.basename(path) else file, span.line, span.col,
+                                 span.end_line, span.end_col)
+            item.message = item.message.replace(path, shown).replace(prefix, "")
             if item.hint:
-                item.hint = item.hint.replace(prefix, "")
+                item.hint = item.hint.replace(path, shown).replace(prefix, "")
     return err
 
 
+_thread = threading.local()
+
+
+def _scratch_folder() -> str:
+    """This worker thread's scratch folder (removed when the process exits)."""
+    folder = getattr(_thread, "folder", None)
+    if folder is None or not os.path.isdir(folder):
+        folder = _thread.folder = tempfile.mkdtemp(prefix="rulesengine-serve-")
+        atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 @contextmanager
-def _facts_file(text: str) -> Iterator[str]:
-    """A temporary ``facts.yaml`` holding ``text``; errors raised inside name it ``facts.yaml``."""
-    with tempfile.TemporaryDirectory(prefix="rulesengine-serve-") as folder:
-        path = os.path.join(folder, FACTS_FILE)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        try:
-            yield path
-        except RulesError as err:
-            raise _rename(err, path) from None
+def _scratch(text: str, shown: str, modules: str | None = None) -> Iterator[str]:
+    """``text`` in a file of this thread's scratch folder, always at the same path (the engine keeps
+    each file's text for excerpts: one path per thread keeps that memory from growing with every
+    request); ``modules/`` beside it links to the served modules. RulesErrors raised inside name
+    the file ``shown``."""
+    folder = _scratch_folder()
+    path = os.path.join(folder, "scratch.yaml")
+    link = os.path.join(folder, MODULE_DIR)
+    if os.path.islink(link) and os.readlink(link) != modules:
+        os.unlink(link)
+    if modules and os.path.isdir(modules) and not os.path.islink(link):
+        os.symlink(modules, link)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    try:
+        yield path
+    except RulesError as err:
+        raise _rename(err, path, shown) from None
+    finally:
+        os.unlink(path)
 
 
 def read_facts_text(program: Program, text: str, source: str) -> Facts:
     """Bind facts given as YAML or JSON text; errors are located in ``facts.yaml``."""
-    with _facts_file(text) as path:
+    with _scratch(text, FACTS_FILE) as path:
         bound = bind_facts(program.ruleset, read_facts(path))
     return Facts(bound, text, source)
 
 
 def diff_facts(old: Program, new: Program, text: str) -> ResultDiff:
     """``diff --facts``: the results of both versions on facts given as text."""
-    with _facts_file(text) as path:
+    with _scratch(text, FACTS_FILE) as path:
         return diff_results(old, new, read_facts(path), FACTS_FILE)
 
 
@@ -147,17 +174,11 @@ def errors_json(err: RulesError) -> dict:
 
 def validate_text(text: str, modules: str, name: str = "ruleset.yaml") -> tuple[Program | None, list]:
     """Check a ruleset given as text, as ``validate`` does: (program or None, errors and warnings)."""
-    with tempfile.TemporaryDirectory(prefix="rulesengine-serve-") as folder:
-        path = os.path.join(folder, name)
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if os.path.isdir(modules):
-            os.symlink(modules, os.path.join(folder, MODULE_DIR))
-        try:
+    try:
+        with _scratch(text, name, modules) as path:
             program = load_program(path)
             check_fact_sets(program.ruleset)
-        except RulesError as err:
-            return None, flatten(_rename(err, path))
-        for warning in program.ruleset.warnings:
-            _rename(warning, path)
-        return program, list(program.ruleset.warnings)
+            warnings = [_rename(w, path, name) for w in program.ruleset.warnings]
+    except RulesError as err:
+        return None, flatten(err)
+    return program, warnings
