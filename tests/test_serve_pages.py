@@ -203,3 +203,26 @@ def test_calc_form_with_collections_agrees_with_the_api(served, name):
     def values(trace):
         return {n["id"]: n.get("value") for n in trace["nodes"]}
     assert values(from_form) == values(from_api) and len(values(from_api)) > 10
+
+
+def test_diff_page_shows_the_cli_diff(served):
+    text = (RULESETS / "sanya_2024.yaml").read_text(encoding="utf-8").replace(
+        "    value: 5%\n    citation: 三(三)2", "    value: 6%\n    citation: 三(三)2")
+    assert served.post("/api/rulesets", json={"text": text, "name": "sanya_six"}).status_code == 201
+    page = html.unescape(served.get("/diff?old=sanya_2024&new=sanya_six&example=1").text)
+    # settlement moves by −1,230,740.74 + 1,025,617.28 = −205,123.46 (16,654,382.72 -> 16,449,259.26)
+    assert "版本差异" in page and "quality_deposit_rate" in page
+    assert "16,654,382.72" in page and "16,449,259.26" in page
+
+
+def test_compare_page_and_api(served):
+    page = served.get("/compare").text
+    assert "对比" in page and "sanya_2024" in page
+    facts = (RULESETS / "facts" / "five_regimes.yaml").read_text(encoding="utf-8")
+    names = ["sanya_2024", "guangdong_2019"]
+    shown = served.post("/compare", data={"rulesets": names, "facts": facts})
+    assert shown.status_code == 200 and "settlement_amount" in shown.text
+    data = served.post("/api/compare", json={"rulesets": names, "facts_text": facts}).json()
+    assert {c["id"] for c in data["concepts"]} >= {"settlement_amount"}
+    _none = served.post("/compare", data={"facts": facts})
+    assert _none.status_code == 400 and "请至少选择一个规则集" in _none.text

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..commands.compare import compare_json
 from ..commands.diff import RulesetDiff, diff_json, diff_results, diff_rulesets
 from ..core.errors import OutputError, UsageError
 from ..core.i18n import _
@@ -25,7 +26,7 @@ from ..views.report import error_json
 from .catalog import NAME
 from .describe import describe, summary
 from .ledger import output_text, rerun, sha256
-from .work import diff_facts, evaluate, facts_text, parse_json, request_facts, validate_text
+from .work import compare_facts, diff_facts, evaluate, facts_text, parse_json, request_facts, validate_text
 
 router = APIRouter(prefix="/api")
 USER_HEADER = "X-Rulesengine-User"
@@ -199,7 +200,11 @@ async def diff(request: Request) -> dict:
 
 
 def diff_of(request: Request, data: DiffRequest) -> dict:
-    """``rulesengine diff OLD NEW [--example | --facts] --format json`` on two served rulesets."""
+    return diff_json(ruleset_diff(request, data))
+
+
+def ruleset_diff(request: Request, data: DiffRequest) -> RulesetDiff:
+    """``rulesengine diff OLD NEW [--example | --facts]`` on two served rulesets."""
     catalog = request.app.state.catalog
     old, new = catalog.program(data.old), catalog.program(data.new)
     result = RulesetDiff(old, new, diff_rulesets(old, new))
@@ -211,7 +216,30 @@ def diff_of(request: Request, data: DiffRequest) -> dict:
         label = name or next(iter(owner.ruleset.examples), "")
         result.results = diff_results(old, new, example_facts(owner.ruleset, name),
                                       _("example {name}").format(name=label))
-    return diff_json(result)
+    return result
+
+
+class CompareRequest(_Body):
+    rulesets: list[str] = Field(..., min_length=1, description="names of the rulesets to compare")
+    facts: dict[str, Any] | None = Field(None, description="shared facts, and a section per ruleset id")
+    facts_text: str | None = Field(None, description="the same as YAML or JSON text")
+    per_record: bool = False
+
+
+@router.post("/compare", summary="Several rulesets on one set of facts, side by side by glossary concept",
+             openapi_extra=_schema(CompareRequest))
+async def compare_rulesets(request: Request) -> dict:
+    return await run_in_threadpool(compare_of, request, await body(request, CompareRequest))
+
+
+def compare_of(request: Request, data: CompareRequest) -> dict:
+    """``rulesengine compare RULESETS --facts FILE --format json`` on served rulesets."""
+    if (data.facts is None) == (data.facts_text is None):
+        raise UsageError(_("give exactly one of 'facts' and 'facts_text'"),
+                         hint=_("see the request schema at /docs"))
+    programs = [request.app.state.catalog.program(name) for name in data.rulesets]
+    text = data.facts_text if data.facts_text is not None else facts_text(data.facts)
+    return compare_json(compare_facts(programs, text), data.per_record)
 
 
 @router.get("/runs", summary="The ledger: runs kept, latest first")

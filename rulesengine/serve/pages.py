@@ -10,6 +10,7 @@ nothing from the network: CSS and the little JavaScript are inline.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ..core.errors import RulesError, ToolFailedError, ToolMissingError, flatten
+from ..commands.compare import compare_table
+from ..commands.diff import diff_text
+from ..core.errors import RulesError, ToolFailedError, ToolMissingError, UsageError, flatten
 from ..evaluate.facts import example_facts
 from ..core.i18n import _
 from ..load.document import parse_document
@@ -26,10 +29,11 @@ from ..views.render_graph import render_graph
 from ..views.render_html import render_html
 from ..views.render_md import render_md
 from ..views.report import error_json
-from .api import RunRequest, ValidateRequest, compute, ledger_of, save_ruleset, validation
+from .api import (DiffRequest, RunRequest, ValidateRequest, compute, ledger_of, ruleset_diff, save_ruleset,
+                  validation)
 from .describe import declaration, describe, summary
 from .ledger import rerun, sha256
-from .work import facts_text
+from .work import compare_facts, facts_text
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -69,6 +73,10 @@ def words() -> dict[str, str]:
         "changed_files": _("Changed files"), "changed_declarations": _("Changed declarations"),
         "changed_values": _("Changed results"), "stored": _("Stored"), "now": _("Now"),
         "anonymous": _("anonymous"), "no_runs": _("No runs kept yet."), "ledger_off": _("The ledger is off."),
+        "compare": _("Compare"), "diff": _("Version diff"), "old": _("Earlier version"),
+        "new": _("Later version"), "with_example": _("with the example's facts"), "show": _("Show"),
+        "facts_yaml": _("Facts (YAML: shared facts, and a section per ruleset id)"),
+        "per_record": _("record by record"),
         "error_title": _("The request could not be done"), "back": _("Back"), "typing": _("checking…"),
     }
 
@@ -251,3 +259,47 @@ def run_page(number: int, request: Request):
 def rerun_page(number: int, request: Request):
     again = rerun(ledger_of(request), request.app.state.catalog, number)
     return page("run.html", record=again.record, again=again, digest=sha256(again.output))
+
+
+@router.get("/diff", response_class=HTMLResponse)
+def diff_page(request: Request, old: str | None = None, new: str | None = None, example: str = ""):
+    """版本差异: what changed between two served rulesets, and which results move on an example."""
+    catalog = request.app.state.catalog
+    text = None
+    if old and new:
+        text = diff_text(ruleset_diff(request, DiffRequest(old=old, new=new, example="" if example else None)))
+    return page("diff.html", names=catalog.names(), old=old, new=new, example=bool(example), text=text)
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_form(request: Request):
+    catalog = request.app.state.catalog
+    shared = os.path.join(catalog.folder, "facts")
+    files = sorted(f for f in os.listdir(shared) if f.endswith(".yaml")) if os.path.isdir(shared) else []
+    text = ""
+    if files:
+        with open(os.path.join(shared, files[0]), encoding="utf-8") as handle:
+            text = handle.read()
+    return page("compare.html", names=catalog.names(), chosen=catalog.names(), facts=text, table=None)
+
+
+@router.post("/compare", response_class=HTMLResponse)
+async def compare_submit(request: Request):
+    form = await request.form()
+    return await run_in_threadpool(_compare, request, form)
+
+
+def _compare(request: Request, form) -> HTMLResponse:
+    catalog = request.app.state.catalog
+    chosen = [str(n) for n in form.getlist("rulesets")]
+    facts = str(form.get("facts", ""))
+    table, errors = None, []
+    try:
+        if not chosen:
+            raise UsageError(_("choose at least one ruleset"), hint=_("tick the rulesets to compare"))
+        programs = [catalog.program(name) for name in chosen]
+        table = compare_table(compare_facts(programs, facts), bool(form.get("per_record")))
+    except RulesError as err:
+        errors = [error_json(e) for e in flatten(err)]
+    return page("compare.html", 400 if errors else 200, names=catalog.names(), chosen=chosen,
+                facts=facts, table=table, errors=errors)

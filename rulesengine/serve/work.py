@@ -25,6 +25,7 @@ from typing import Any, Iterator
 import yaml
 
 from ..check.checker import MODULE_DIR
+from ..commands.compare import Column, compare
 from ..commands.diff import ResultDiff, diff_results
 from ..core.errors import RulesError, UsageError, YamlSyntaxError, flatten
 from ..core.i18n import _
@@ -138,6 +139,12 @@ def diff_facts(old: Program, new: Program, text: str) -> ResultDiff:
     """``diff --facts``: the results of both versions on facts given as text."""
     with _scratch(text, FACTS_FILE) as path:
         return diff_results(old, new, read_facts(path), FACTS_FILE)
+
+
+def compare_facts(programs: list[Program], text: str) -> list[Column]:
+    """``compare``: the rulesets side by side on one facts text (a section per ruleset id allowed)."""
+    with _scratch(text, FACTS_FILE) as path:
+        return compare(programs, read_facts(path))
 
 
 def request_facts(program: Program, *, facts: Any = None, text: str | None = None,
