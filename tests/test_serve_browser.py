@@ -100,5 +100,8 @@ def test_editor_shows_a_formula_error_at_its_line_as_she_types(server, browser, 
     sync_api.expect(page.locator("#errors")).to_contain_text(f"ruleset.yaml:{line}:")
     sync_api.expect(page.locator("#errors")).to_contain_text("prepaid_total")
     sync_api.expect(page.locator("#gutter .err")).to_have_text(str(line))
+    page.click("#errors .where")  # the error's place: the cursor goes to its line
+    start = sum(len(l) + 1 for l in broken.split("\n")[:line - 1])
+    assert page.evaluate("document.getElementById('text').selectionStart") == start
     page.screenshot(path=str(tmp_path / "edit.png"), full_page=True)
     page.close()

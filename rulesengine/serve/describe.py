@@ -6,7 +6,7 @@ from typing import Any
 
 from ..check.model import Check, Input, Parameter, Rule, Table
 from ..commands.coverage import coverage, coverage_json
-from ..core.datatypes import Type, to_json
+from ..core.datatypes import Type, display, to_json
 from ..core.errors import flatten
 from ..core.i18n import N_, _
 from ..evaluate.evaluator import Program
@@ -47,15 +47,16 @@ def declaration(decl, ruleset) -> dict:
     if decl.type.kind == "enum":
         data["choices"] = list(decl.type.values)
     if isinstance(decl, Parameter):
-        data.update(open=decl.open, value=None if decl.open else to_json(decl.value, decl.type))
+        data.update(open=decl.open, value=None if decl.open else to_json(decl.value, decl.type),
+                    shown=None if decl.open else display(decl.value, decl.type))
         if decl.dated:
             data["dated"] = [{"from": d.start.isoformat(), "value": to_json(d.value, decl.type),
                               "citation": d.citation} for d in decl.dated]
     elif isinstance(decl, Input):
         data.update(min=to_json(decl.minimum, decl.type), max=to_json(decl.maximum, decl.type))
     elif isinstance(decl, Table):
-        data["rows"] = [{"key": to_json(k, decl.key_type), "value": to_json(v, decl.type)}
-                        for k, v in decl.rows.items()]
+        data["rows"] = [{"key": to_json(k, decl.key_type), "value": to_json(v, decl.type),
+                         "shown": display(v, decl.type)} for k, v in decl.rows.items()]
     elif isinstance(decl, Rule):
         data["formula"] = decl.formula
         if decl.rounding:
