@@ -100,8 +100,9 @@ def test_ruleset_declarations_have_labels_types_units_citations(served):
     assert inputs["assessment_grade"]["choices"] == ["优秀", "良好", "合格", "不合格"]
     parameters = {d["id"]: d for d in data["declarations"]["parameter"]}
     assert parameters["quality_deposit_rate"]["value"] == "0.05"  # 5%, a decimal string
+    assert parameters["quality_deposit_rate"]["shown"] == "5%"
     tables = {d["id"]: d for d in data["declarations"]["table"]}
-    assert {"key": "良好", "value": "0.1"} in tables["quality_deposit_deduction_rate"]["rows"]
+    assert {"key": "良好", "value": "0.1", "shown": "10%"} in tables["quality_deposit_deduction_rate"]["rows"]
     assert any(r["clause"] == "三(三)2" for r in data["readings"])
 
 
