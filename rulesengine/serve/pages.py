@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -100,11 +101,16 @@ def home(request: Request):
 @router.get("/rulesets/{name}", response_class=HTMLResponse)
 def ruleset_page(name: str, request: Request):
     program = request.app.state.catalog.program(name)
+    return page("ruleset.html", r=describe(program, name), svg=_picture(program))
+
+
+@lru_cache(maxsize=16)
+def _picture(program) -> str | None:
+    """The dependency graph as SVG (drawn once per loaded program), None without Graphviz."""
     try:
-        svg = render_graph(program, "svg")
+        return render_graph(program, "svg")
     except (ToolMissingError, ToolFailedError):
-        svg = None
-    return page("ruleset.html", r=describe(program, name), svg=svg)
+        return None
 
 
 def _form_fields(program, values: dict) -> tuple[list[dict], list[dict]]:
