@@ -127,3 +127,14 @@ def test_without_a_ledger_runs_work_and_history_says_it_is_off(tmp_path):
         assert response.status_code == 200 and "X-Rulesengine-Run" not in response.headers
         assert client.get("/api/runs").json()["errors"][0]["code"] == "usage"
     set_language("en")
+
+
+def test_a_run_that_cannot_be_kept_is_a_500_with_a_message_not_a_result(served, monkeypatch):
+    def broken():
+        raise sqlite3.OperationalError("disk I/O error")
+    monkeypatch.setattr(served.app.state.ledger, "_connect", broken)
+    response = served.post("/api/rulesets/sanya_2024/run", json={"example": ""})
+    assert response.status_code == 500
+    error = response.json()["errors"][0]
+    assert error["code"] == "file-unwritable" and "disk I/O error" in error["message"]
+    assert "settlement_amount" not in response.text

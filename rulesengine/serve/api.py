@@ -23,7 +23,7 @@ from ..core.errors import OutputError, UsageError
 from ..core.i18n import _
 from ..evaluate.facts import example_facts
 from ..views.report import error_json
-from .catalog import NAME
+from .catalog import NAME, ConflictError
 from .describe import describe, summary
 from .ledger import output_text, rerun, sha256
 from .work import compare_facts, diff_facts, evaluate, facts_text, parse_json, request_facts, validate_text
@@ -185,12 +185,6 @@ def save_ruleset(request: Request, data: ValidateRequest) -> dict:
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(data.text)
     return {"saved": data.name, **result}
-
-
-class ConflictError(UsageError):
-    """The file to create exists already (HTTP 409)."""
-
-    code = "exists"
 
 
 @router.post("/diff", summary="What changed between two rulesets, and which results move",

@@ -18,10 +18,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..core.errors import RulesError
+from ..core.errors import OutputError, RulesError
 from ..core.i18n import _, get_language, set_language
-from .api import ConflictError, router as api_router
-from .catalog import Catalog, NotFoundError
+from .api import router as api_router
+from .catalog import Catalog, ConflictError, NotFoundError
 from .ledger import Ledger
 from .pages import router as page_router, error_page
 from .work import MAX_BODY_BYTES, errors_json
@@ -36,6 +36,8 @@ def status_of(err: RulesError) -> int:
         return 404
     if isinstance(err, ConflictError):
         return 409
+    if isinstance(err, OutputError):  # the server could not write (the ledger, a saved file)
+        return 500
     return 400
 
 
@@ -83,8 +85,8 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, err: HTTPException):
         code = "not-found" if err.status_code == 404 else "usage"
-        message = _("no such page: {path}").format(path=request.url.path[:200]) if err.status_code == 404 \
-            else str(err.detail)
+        message = {404: _("no such page: {path}"), 405: _("{method} is not allowed on {path}")}.get(
+            err.status_code, str(err.detail)).format(path=request.url.path[:200], method=request.method)
         errors = [{"code": code, "severity": "error", "message": message}]
         if not _wants_json(request):
             return error_page(request, errors, err.status_code)

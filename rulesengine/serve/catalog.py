@@ -28,6 +28,12 @@ class NotFoundError(UsageError):
     code = "not-found"
 
 
+class ConflictError(UsageError):
+    """The file to create exists already (HTTP 409)."""
+
+    code = "exists"
+
+
 def sha256_file(path: str) -> str:
     with open(path, "rb") as handle:
         return hashlib.sha256(handle.read()).hexdigest()

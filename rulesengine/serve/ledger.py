@@ -21,7 +21,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from ..commands.diff import diff_rulesets
-from ..core.errors import RulesError, UsageError
+from ..core.errors import OutputError, RulesError, UsageError
 from ..core.i18n import _
 from ..evaluate.driver import load_program
 from ..evaluate.evaluator import Evaluation, Program
@@ -118,12 +118,16 @@ class Ledger:
                json.dumps(targets) if targets else None, as_of.isoformat() if as_of else None,
                facts_text, facts_source, sha256(facts_text), output, sha256(output),
                json.dumps([c.id for c in evaluation.failed_checks]))
-        with self._connect() as db:
-            db.executemany("INSERT OR IGNORE INTO files VALUES (?, ?)",
-                           [(d, t) for d, t in texts.items() if t is not None])
-            cursor = db.execute(f"INSERT INTO runs ({', '.join(COLUMNS[1:])}) "
-                                f"VALUES ({', '.join('?' * (len(COLUMNS) - 1))})", row)
-            return cursor.lastrowid
+        try:
+            with self._connect() as db:
+                db.executemany("INSERT OR IGNORE INTO files VALUES (?, ?)",
+                               [(d, t) for d, t in texts.items() if t is not None])
+                cursor = db.execute(f"INSERT INTO runs ({', '.join(COLUMNS[1:])}) "
+                                    f"VALUES ({', '.join('?' * (len(COLUMNS) - 1))})", row)
+                return cursor.lastrowid
+        except sqlite3.Error as exc:  # a run that cannot be kept is not answered
+            raise OutputError(_("cannot record the run in the ledger '{path}': {reason}").format(
+                path=self.path, reason=exc), hint=_("check the ledger file's disk and permissions")) from None
 
     def runs(self, ruleset: str | None = None, limit: int = 200) -> list[Record]:
         """The latest runs first (of one ruleset name when given)."""
