@@ -256,3 +256,17 @@ def test_requests_do_not_grow_the_engines_memory_of_file_texts(served):
         served.post("/api/rulesets/sanya_2024/run", json={"facts_text": f"prepaid_total: {number}.00\n"})
         served.post("/api/validate", json={"text": f"format: 1\nid: v{number}\n", "name": f"draft{number}"})
     assert len(source._TEXTS) - before < 10  # 40 requests: not one new text per request
+
+
+def test_validate_runs_the_rulesets_own_tests_when_asked(served):
+    text = (RULESETS / "sanya_2024.yaml").read_text(encoding="utf-8")
+    result = served.post("/api/validate", json={"text": text, "tests": True}).json()
+    assert result["valid"] and result["tests"] and all(t["passed"] for t in result["tests"])
+    assert len(result["tests"]) == result["counts"]["tests"]
+    # 优秀 deducts 0%: the test grade_excellent expects settlement 18,880,000.00; make the table say 5%
+    wrong = text.replace("      - {key: 优秀, value: 0%}", "      - {key: 优秀, value: 5%}")
+    assert wrong != text
+    result = served.post("/api/validate", json={"text": wrong, "name": "draft", "tests": True}).json()
+    failed = {t["id"]: t for t in result["tests"] if not t["passed"]}
+    assert "grade_excellent" in failed
+    assert any(p.startswith("draft.yaml:") and "settlement_amount" in p for p in failed["grade_excellent"]["problems"])

@@ -227,3 +227,9 @@ def test_compare_page_and_api(served):
     assert {c["id"] for c in data["concepts"]} >= {"settlement_amount"}
     _none = served.post("/compare", data={"facts": facts})
     assert _none.status_code == 400 and "请至少选择一个规则集" in _none.text
+
+
+def test_edit_runs_the_rulesets_tests(served):
+    text = (RULESETS / "sanya_2024.yaml").read_text(encoding="utf-8")
+    page = served.post("/edit", data={"text": text, "name": "d", "action": "test"}).text
+    assert 'id="tests"' in page and "grade_excellent" in page and "未通过" not in page

@@ -50,10 +50,12 @@ class RunRequest(_Body):
 class ValidateRequest(_Body):
     text: str = Field(..., description="the ruleset's YAML")
     name: str = Field("ruleset", description="file name shown in messages (without .yaml)")
+    tests: bool = Field(False, description="also run the ruleset's own tests (when it is valid)")
 
 
-class SaveRequest(ValidateRequest):
-    user: str | None = Field(None, max_length=80)
+class SaveRequest(_Body):
+    text: str = Field(..., description="the ruleset's YAML")
+    name: str = Field(..., description="the new file's name (without .yaml)")
 
 
 class DiffRequest(_Body):
@@ -149,7 +151,7 @@ def validation(request: Request, data: ValidateRequest) -> dict:
         raise UsageError(_("'{name}' is not a usable file name").format(name=data.name[:80]),
                          hint=_("letters, digits, '_' and '-' only, e.g. sanya_2025"))
     modules = os.path.join(request.app.state.catalog.folder, "modules")
-    program, problems = validate_text(data.text, modules, data.name + ".yaml")
+    program, problems, outcomes = validate_text(data.text, modules, data.name + ".yaml", tests=data.tests)
     result = {"valid": program is not None,
               "errors": [error_json(p) for p in problems if p.severity == "error"],
               "warnings": [error_json(p) for p in problems if p.severity != "error"]}
@@ -158,6 +160,8 @@ def validation(request: Request, data: ValidateRequest) -> dict:
         result["counts"] = {kind: len(ruleset.of_kind(kind)) for kind in
                             ("rule", "check", "input", "parameter", "table")}
         result["counts"].update(tests=len(ruleset.tests), clauses=len(ruleset.clauses))
+        if data.tests:
+            result["tests"] = outcomes
     return result
 
 
@@ -168,8 +172,8 @@ async def save(request: Request) -> dict:
     return await run_in_threadpool(save_ruleset, request, data)
 
 
-def save_ruleset(request: Request, data: ValidateRequest) -> dict:
-    result = validation(request, data)
+def save_ruleset(request: Request, data: SaveRequest | ValidateRequest) -> dict:
+    result = validation(request, ValidateRequest(text=data.text, name=data.name))
     if not result["valid"]:
         raise UsageError(_("the ruleset has errors; it was not saved"),
                          hint=_("validate it and correct every error first"))

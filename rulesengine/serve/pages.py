@@ -79,6 +79,7 @@ def words() -> dict[str, str]:
         "facts_yaml": _("Facts (YAML: shared facts, and a section per ruleset id)"),
         "per_record": _("record by record"),
         "error_title": _("The request could not be done"), "back": _("Back"), "typing": _("checking…"),
+        "run_tests": _("Run its tests"), "tests": _("Tests"), "passed": _("passed"), "failed": _("failed"),
     }
 
 
@@ -236,7 +237,7 @@ async def edit_submit(request: Request):
 def _edit(request: Request, form) -> HTMLResponse:
     """The 编辑 form submitted: validate, or save as a new file."""
     text, name = str(form.get("text", "")), str(form.get("name", "")).strip()
-    data = ValidateRequest(text=text, name=name or "ruleset")
+    data = ValidateRequest(text=text, name=name or "ruleset", tests=form.get("action") == "test")
     saved, status = None, 200
     try:
         if form.get("action") == "save":

@@ -27,6 +27,7 @@ import yaml
 from ..check.checker import MODULE_DIR
 from ..commands.compare import Column, compare
 from ..commands.diff import ResultDiff, diff_results
+from ..commands.testrunner import run_tests
 from ..core.errors import RulesError, UsageError, YamlSyntaxError, flatten
 from ..core.i18n import _
 from ..core.source import Span, display_path
@@ -179,13 +180,27 @@ def errors_json(err: RulesError) -> dict:
     return {"errors": [error_json(e) for e in flatten(err)]}
 
 
-def validate_text(text: str, modules: str, name: str = "ruleset.yaml") -> tuple[Program | None, list]:
-    """Check a ruleset given as text, as ``validate`` does: (program or None, errors and warnings)."""
+def validate_text(text: str, modules: str, name: str = "ruleset.yaml", *,
+                  tests: bool = False) -> tuple[Program | None, list, list[dict]]:
+    """Check a ruleset given as text, as ``validate`` does, and run its own tests when asked:
+    (program or None, errors and warnings, test outcomes as JSON)."""
+    outcomes: list[dict] = []
     try:
         with _scratch(text, name, modules) as path:
             program = load_program(path)
             check_fact_sets(program.ruleset)
             warnings = [_rename(w, path, name) for w in program.ruleset.warnings]
+            if tests:
+                outcomes = [_outcome_json(o, path, name) for o in run_tests(program)]
     except RulesError as err:
-        return None, flatten(err)
-    return program, warnings
+        return None, flatten(err), []
+    return program, warnings, outcomes
+
+
+def _outcome_json(outcome, path: str, shown: str) -> dict:
+    """A test's outcome as ``rulesengine test`` reports it, its places named ``shown``."""
+    def named(text: str) -> str:
+        return text.replace(display_path(path), shown).replace(path, shown)
+    return {"id": outcome.test_id, "label": outcome.label, "passed": outcome.passed,
+            "problems": [named(p) for p in outcome.problems],
+            "errors": [error_json(_rename(e, path, shown)) for e in outcome.errors]}
