@@ -84,7 +84,8 @@ def test_list_rulesets_gives_document_period_and_clause_coverage(served):
     assert set(listing) == {p.stem for p in RULESETS.glob("*.yaml")}
     sanya = listing["sanya_2024"]
     assert sanya["valid"] and sanya["document_number"] == "三医保〔2024〕6号"
-    assert sanya["effective"] == {"from": "2024-01-01", "to": "2024-12-31"}
+    assert sanya["effective"] == {"from": "2024-01-01", "to": "2024-12-31", "shown": "2024-01-01 至 2024-12-31"}
+    assert listing["xinxiang_county_community"]["effective"]["from"] is None  # the notice states no date
     described = served.get("/api/rulesets/sanya_2024").json()
     assert sum(sanya["clauses"].values()) == len(described["coverage"]["clauses"]) > 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from ..check.model import Check, Input, Parameter, Rule, Table
@@ -10,6 +11,7 @@ from ..core.datatypes import Type, display, to_json
 from ..core.errors import flatten
 from ..core.i18n import N_, _
 from ..evaluate.evaluator import Program
+from ..views.explanation import period_text
 from ..views.report import error_json, type_name
 from .catalog import Entry
 
@@ -22,8 +24,10 @@ def unit(type_: Type) -> str | None:
 
 
 def _period(meta) -> dict:
-    return {"from": meta.effective_from.isoformat(),
-            "to": meta.effective_to.isoformat() if meta.effective_to else None}
+    """The period in force (``from`` None when the document states none), and as people read it."""
+    return {"from": None if meta.effective_from == date.min else meta.effective_from.isoformat(),
+            "to": meta.effective_to.isoformat() if meta.effective_to else None,
+            "shown": period_text(meta)}
 
 
 def summary(entry: Entry) -> dict:
