@@ -37,6 +37,7 @@ from .views.report import dumps, run_json, run_table, trace_json, trace_text
 from .commands.testrunner import run_tests
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
+_GIVEN_LANGUAGE: str | None = None  # --lang as given on the command line (serve defaults to zh)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,7 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
     _as_of_option(add_batch_parser(sub))
     add_template_parser(sub)
     add_new_parser(sub)
+    _add_serve_parser(sub)
     return parser
+
+
+def _add_serve_parser(sub) -> None:
+    serve = sub.add_parser("serve", help=_("open the web workbench and the JSON API over a folder of "
+                                           "rulesets (in Chinese; the API is described at /docs)"))
+    serve.add_argument("folder", nargs="?", default="rulesets", metavar="RULESET_DIR",
+                       help=_("the folder of rulesets to serve (default: rulesets/)"))
+    serve.add_argument("--host", default="127.0.0.1",
+                       help=_("address to bind (default: 127.0.0.1; any other needs the access token)"))
+    serve.add_argument("--port", type=int, default=8000, help=_("port (default: 8000)"))
+    serve.add_argument("--token", help=_("access token for a non-local bind (default: one is generated "
+                                         "and printed)"))
+    ledger = serve.add_mutually_exclusive_group()
+    ledger.add_argument("--ledger", metavar="FILE", help=_("SQLite file of the audit ledger (default: "
+                                                           "~/.local/share/rulesengine/ledger.sqlite3)"))
+    ledger.add_argument("--no-ledger", action="store_true", help=_("do not record runs"))
 
 
 def _add_report_parsers(sub) -> None:
@@ -219,6 +237,8 @@ def _take_language(argv: list[str]) -> list[str]:
             continue
         rest.append(arg)
         i += 1
+    global _GIVEN_LANGUAGE
+    _GIVEN_LANGUAGE = language
     set_language(language)
     return rest
 
@@ -425,6 +445,45 @@ def _diff(args) -> int:
     return EXIT_OK
 
 
+def _serve(args) -> int:
+    try:
+        import uvicorn
+
+        from .serve import create_app, needs_token, new_token
+        from .serve.ledger import default_path
+    except ImportError as exc:
+        raise UsageError(_("the workbench needs {package}").format(package=exc.name),
+                         hint=_("install the package's dependencies again: pip install -e .")) from None
+    _check_port(args.host, args.port)
+    token = args.token or (new_token() if needs_token(args.host) else None)
+    ledger = None if args.no_ledger else (args.ledger or default_path())
+    app = create_app(args.folder, ledger=ledger, token=token, language=_language_or_zh(args))
+    address = f"http://{'[' + args.host + ']' if ':' in args.host else args.host}:{args.port}/"
+    print(_("workbench: {address}").format(address=address + (f"?token={token}" if token else "")))
+    print(_("ledger: {path}").format(path=ledger or _("off")))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
+
+
+def _check_port(host: str, port: int) -> None:
+    """A usage error (exit 2) when the address cannot be bound, before the server starts."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except (OSError, OverflowError) as exc:
+        raise UsageError(_("cannot listen on {host}:{port}: {reason}").format(
+                             host=host, port=port, reason=getattr(exc, "strerror", None) or exc),
+                         hint=_("choose another --port, or stop the program that uses it")) from None
+
+
+def _language_or_zh(args) -> str:
+    """The server speaks Chinese unless --lang en was given."""
+    return _GIVEN_LANGUAGE or "zh"
+
+
 _COMMANDS = {"validate": _validate, "run": _run, "explain": _explain, "test": _test,
              "coverage": _coverage, "compare": _compare, "graph": _graph, "workbook": _workbook,
-             "diff": _diff, "batch": run_batch, "template": run_template, "new": run_new}
+             "diff": _diff, "batch": run_batch, "template": run_template, "new": run_new, "serve": _serve}
