@@ -279,3 +279,41 @@ def test_rows_in_the_ruleset_keep_within_the_table_s_bounds(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "t.yaml:19:44: error[bad-value]" in err and "1.2 is above the maximum 1.15" in err, err
+
+
+def test_batch_takes_a_catalogue_as_a_table_file(tmp_path, capsys):
+    """The same city as above, the two data tables given as CSV files (--table NAME=FILE): the
+    per-institution results are the fixture's hand-worked values (test default_adjustment)."""
+    (tmp_path / "institutions.csv").write_text("code,level\nH1,三级\nH2,二级\n", encoding="utf-8")
+    (tmp_path / "cases.csv").write_text("id,institution,dip_code,insurance_type\nC1,H1,A01,职工\nC2,H1,B02,居民\n"
+                                        "C3,H2,A01,居民\nC4,H2,B02,职工\n", encoding="utf-8")
+    (tmp_path / "目录.csv").write_text("dip_code,insurance_type,value\nA01,职工,1168.0572\nA01,居民,1100.5\n"
+                                     "B02,职工,500.25\nB02,居民,480\n", encoding="utf-8")
+    (tmp_path / "系数.csv").write_text("key,value\n三级,1.1\n二级,0.9\n", encoding="utf-8")
+    (tmp_path / "facts.yaml").write_text("dip_budget: 3253537.90\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    status = main(["batch", str(FIXTURE), "--table", str(tmp_path / "institutions.csv"),
+                   "--table", str(tmp_path / "cases.csv"), "--table", f"catalogue_score={tmp_path / '目录.csv'}",
+                   "--table", f"level_coefficient={tmp_path / '系数.csv'}",
+                   "--facts", str(tmp_path / "facts.yaml"), "-o", str(out)])
+    assert status == 0, capsys.readouterr().err
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    # H1: C1 1168.0572 × 1.1 = 1284.86292 -> 1284.8629; C2 480 × 1.1 = 528; total 1812.8629
+    assert [(r["code"], r["total_points"], r["payable"]) for r in rows] == [
+        ("H1", "1812.8629", "1812862.90"), ("H2", "1440.675", "1440675.00")]
+
+
+def test_a_bad_catalogue_file_row_is_located_at_its_row_and_column(tmp_path, capsys):
+    (tmp_path / "institutions.csv").write_text("code,level\nH1,三级\n", encoding="utf-8")
+    (tmp_path / "cases.csv").write_text("id,institution,dip_code,insurance_type\nC1,H1,A01,职工\n", encoding="utf-8")
+    (tmp_path / "目录.csv").write_text("dip_code,insurance_type,value\nA01,职工,1168.0572\nA01,军人,-3\n",
+                                     encoding="utf-8")
+    (tmp_path / "facts.yaml").write_text("dip_budget: 100.00\nlevel_coefficient: [{key: 三级, value: 1.1}]\n",
+                                         encoding="utf-8")
+    status = main(["--lang", "en", "batch", str(FIXTURE), "--table", str(tmp_path / "institutions.csv"),
+                   "--table", str(tmp_path / "cases.csv"), "--table", f"catalogue_score={tmp_path / '目录.csv'}",
+                   "--facts", str(tmp_path / "facts.yaml"), "-o", str(tmp_path / "out.csv")])
+    err = capsys.readouterr().err
+    assert status == 2 and not (tmp_path / "out.csv").exists()
+    # row 3 of the file: 军人 is no insurance type (column 2), -3 is below the table's min 0 (column 3)
+    assert "目录.csv:3:2" in err and "目录.csv:3:3" in err, err

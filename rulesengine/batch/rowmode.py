@@ -12,7 +12,7 @@ from ..core.datatypes import ValueProblem
 from ..core.errors import UsageError, render
 from ..core.i18n import _
 from ..evaluate.evaluator import Program
-from ..check.model import Check, Parameter, Rule
+from ..check.model import Table, Check, Parameter, Rule
 from .pack import write_row_pack
 from .progress import Progress
 from .read import (BadCell, cell_problem, column_for,
@@ -38,8 +38,8 @@ class RowBatch:
             count=f"{self.count:,}", bad=len(self.bad), written=f"{self.written:,}")
 
     def _fields(self) -> dict[str, Any]:
-        return {d.id: d for d in self.ruleset.declarations.values()
-                if d.entity is None and d.is_fact}
+        return {d.id: d for d in self.ruleset.declarations.values()  # a data table is no column
+                if d.entity is None and d.is_fact and not isinstance(d, Table)}
 
     def _load(self):
         fields = self._fields()

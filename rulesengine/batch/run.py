@@ -39,6 +39,7 @@ from .progress import Progress
 from .read import (CHUNK, FORMATS, BadCell, Loaded, load_collection)
 from .workbook_in import expand_tables, workbook_facts
 from .layout import entity_fields, refuse_overwriting_inputs, sheets
+from .datatables import data_table_names, load_data_table
 from .common import EXIT_FAILED, EXIT_OK, fallback_notice, missing_facts, table_options
 from .rowmode import RowBatch
 from .write import Sheets, _report_bad, _trace_for, _write_traces, _text, _Writer, format_column
@@ -57,8 +58,12 @@ def run_batch(args) -> int:
     program = load_program(args.ruleset)
     ruleset = program.ruleset
     tables = _table_args(ruleset, args.table)
+    data = [(name, path) for name, path in tables if name in data_table_names(ruleset)]
+    tables = [item for item in tables if item not in data]
     facts = _shared_facts(ruleset, args.facts, tables)
     scalars = bind_facts(ruleset, facts) if facts is not None else {}
+    for name, path in data:  # a catalogue given as a file: typed as rows given in the facts are
+        scalars[name] = load_data_table(ruleset.declarations[name], path, getattr(args, "encoding", None))
     progress = Progress()
     try:
         import numpy  # noqa: F401  (the fast path needs it)
@@ -101,18 +106,19 @@ def _table_args(ruleset, given: list[str]) -> list[tuple[str, str]]:
             name, path = os.path.splitext(os.path.basename(item))[0], item
         tables.append((name, path))
     tables = expand_tables(ruleset, tables)
+    data = data_table_names(ruleset)
     if ruleset.entities:
         for name, path in tables:
-            if name not in ruleset.collections:
+            if name not in ruleset.collections and name not in data:
                 raise UsageError(_("'{path}': no collection '{name}' in ruleset '{ruleset}'").format(
                     path=path, name=name, ruleset=ruleset.meta.id),
                     hint=did_you_mean(name, ruleset.collections)
                     or _("collections: {names}; name the table with --table NAME=FILE").format(
-                        names=", ".join(ruleset.collections)))
+                        names=", ".join([*ruleset.collections, *sorted(data)])))
         names = [n for n, _path in tables]
         if len(set(names)) != len(names):
             raise UsageError(_("two tables for the same collection"))
-    elif len(tables) != 1:
+    elif len([name for name, _path in tables if name not in data]) != 1:
         raise UsageError(_("ruleset '{ruleset}' has no collections: give one table, a row per set "
                            "of facts").format(ruleset=ruleset.meta.id))
     return tables
