@@ -13,7 +13,7 @@ import re
 import threading
 from dataclasses import dataclass
 
-from ..check.checker import MODULE_DIR
+from ..check.sources import MODULE_DIR
 from ..core.errors import RulesError, UsageError, did_you_mean
 from ..core.i18n import _
 from ..evaluate.driver import load_program

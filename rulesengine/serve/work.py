@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from ..check.checker import MODULE_DIR
+from ..check.sources import MODULE_DIR
 from ..commands.compare import Column, compare
 from ..commands.diff import ResultDiff, diff_results
 from ..commands.testrunner import run_tests
