@@ -31,12 +31,12 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from ..check.model import Check, Rule
-from ..core.i18n import _, get_language
+from ..core.i18n import _, report_wording
 from ..core.output import write_text
 from ..evaluate.evaluator import CheckResult, Evaluation, Program, RecordCheck
 from ..evaluate.records import Records
 from ..evaluate.trace import TraceNode
-from ..views.explanation import amount
+from ..views.explanation import amount, html_language
 from ..views.render_html import CSP, CSS, e, render_html
 
 INDEX = "index.html"
@@ -256,8 +256,9 @@ class Pack:
         write_workbook(self.program, evaluation, os.path.join(self.folder, stem + ".xlsx"))
         write_text(os.path.join(self.folder, stem + ".html"), render_html(self.program, evaluation))
         decls = self.program.ruleset.declarations
-        values = [amount(evaluation.values.get(c), decls[c].type) if c in evaluation.values else "—"
-                  for c in self.columns]
+        with report_wording():  # the index's values, as the pages show them
+            values = [amount(evaluation.values.get(c), decls[c].type) if c in evaluation.values else "—"
+                      for c in self.columns]
         rows = evaluation.scope[0] is None  # a row's checks are all its own; a record's, per record
         failed = [(c.label, c.severity) for c in evaluation.checks
                   if not c.passed and (rows or decls[c.id].entity is not None)]
@@ -309,6 +310,7 @@ def _shown(program: Program, targets: list[str]) -> list[str]:
 
 
 # --- index.html -----------------------------------------------------------------------------
+@report_wording()
 def render_index(program: Program, columns: list[str], entries: list[_Entry],
                  whole: Evaluation | None) -> str:
     """The index page: self-contained HTML, the same style as the record pages."""
@@ -326,15 +328,14 @@ def render_index(program: Program, columns: list[str], entries: list[_Entry],
     failing = sum(1 for entry in entries if entry.failed or entry.errors)
     summary = _("{count} records, {failing} with a failed check or an error").format(
         count=len(entries), failing=failing)
-    language = "zh-CN" if get_language() == "zh" else "en"
     parts = [
-        "<!DOCTYPE html>", f'<html lang="{language}">', "<head>", '<meta charset="utf-8">', CSP,
+        "<!DOCTYPE html>", f'<html lang="{html_language()}">', "<head>", '<meta charset="utf-8">', CSP,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(meta.title)} — {e(_('clearing pack'))}</title>", f"<style>{CSS}</style>",
         "</head>", "<body>",
         f'<header><p class="kicker">{e(_("clearing pack"))}</p><h1>{e(meta.title)}</h1>'
-        f'<table class="meta"><tr><th>{e(_("document number"))}</th><td>{e(meta.document_number)}</td></tr>'
-        f'<tr><th>{e(_("ruleset file"))}</th><td>{e(meta.file)}</td></tr></table></header>',
+        f'<table class="meta"><tr><th>{e(_("Document number"))}</th><td>{e(meta.document_number)}</td></tr>'
+        f'<tr><th>{e(_("Ruleset file"))}</th><td>{e(meta.file)}</td></tr></table></header>',
         '<nav class="toolbar">'
         f'<label for="q">{e(_("search"))}</label>'
         f'<input id="q" type="search" placeholder="{e(_("key, result, check…"))}" autocomplete="off">'

@@ -10,6 +10,11 @@ so no build step is needed. ``tools/update_po.py`` re-extracts the messages afte
 The language is ``zh`` or ``en``: ``rulesengine --lang zh|en``, else the locale of the
 environment (LANGUAGE, LC_ALL, LC_MESSAGES, LANG: the first one set; Chinese when it starts with
 ``zh``). Error codes, ids and JSON keys are never translated, nor the policy's own Chinese.
+
+Reports (HTML, Markdown, workbooks, clearing packs, graph pictures) are for the Chinese readers of
+a clearing: they are Chinese whatever the locale, English only when asked for (``--lang en``).
+A view renders within :func:`report_wording`, where :func:`_` speaks the language of reports;
+the CLI chooses that language for one command with :func:`reports_in`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import io
 import json
 import os
 import struct
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -32,6 +38,11 @@ _ENV_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 _current: gettext.NullTranslations | None = None
 _language: str | None = None
+# the language of reports (see the module's docstring), and the translations in force within
+# report_wording(): context variables, so that each thread (and each command) has its own
+_REPORTS: ContextVar[str] = ContextVar("rulesengine_reports", default="zh")
+_SPEAKING: ContextVar[tuple[str, gettext.NullTranslations] | None] = ContextVar(
+    "rulesengine_speaking", default=None)
 
 
 def N_(message: str) -> str:
@@ -42,6 +53,9 @@ def N_(message: str) -> str:
 
 def _(message: str) -> str:
     """The message in the current language (the English text when it has no translation)."""
+    speaking = _SPEAKING.get()
+    if speaking is not None:
+        return speaking[1].gettext(message)
     translations = _current if _current is not None else _activate(language_from_environment())
     return translations.gettext(message)
 
@@ -54,6 +68,10 @@ def set_language(language: str | None) -> str:
 
 
 def get_language() -> str:
+    """The language :func:`_` speaks here and now: ``zh`` or ``en``."""
+    speaking = _SPEAKING.get()
+    if speaking is not None:
+        return speaking[0]
     if _language is None:
         _activate(language_from_environment())
     return _language  # type: ignore[return-value]
@@ -71,6 +89,28 @@ def language_from_environment(environ: Mapping[str, str] | None = None) -> str:
         if value:
             return normalize(value.split(":")[0])
     return "en"
+
+
+@contextlib.contextmanager
+def reports_in(language: str | None) -> Iterator[None]:
+    """Reports rendered within the block are in ``language`` (None: Chinese, the default)."""
+    token = _REPORTS.set(normalize(language) if language else "zh")
+    try:
+        yield
+    finally:
+        _REPORTS.reset(token)
+
+
+@contextlib.contextmanager
+def report_wording() -> Iterator[None]:
+    """Within the block (or the function it decorates), :func:`_` speaks the language of
+    reports (see :func:`reports_in`)."""
+    language = _REPORTS.get()
+    token = _SPEAKING.set((language, chinese() if language == "zh" else gettext.NullTranslations()))
+    try:
+        yield
+    finally:
+        _SPEAKING.reset(token)
 
 
 def _activate(language: str) -> gettext.NullTranslations:
