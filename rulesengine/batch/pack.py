@@ -31,7 +31,7 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from ..check.model import Check, Rule
-from ..core.i18n import _, report_wording
+from ..core.i18n import _, os_reason, report_wording
 from ..core.output import write_text
 from ..evaluate.evaluator import CheckResult, Evaluation, Program, RecordCheck
 from ..evaluate.records import Records
@@ -87,6 +87,8 @@ class RecordScope:
         # per-record checks' failures by key, once, so a record's are found in constant time
         self.failures = {c.id: {str(r.key): r for r in c.records} for c in evaluation.checks
                          if c.records is not None}
+        self.items = {node.id: _by_row(node, evaluation.values[ruleset.entities[node.entity].collection].keys)
+                      for node in evaluation.trace if node.entity is not None and node.records is not None}
 
     def of(self, row: int) -> Evaluation:
         """The evaluation as it concerns record ``row``."""
@@ -97,11 +99,14 @@ class RecordScope:
             if node.entity is None:  # city-wide: its per-record inputs are other records' data
                 nodes[node.id] = replace(node, inputs=[i for i in node.inputs if self._top(i)])
             elif node.entity == self.entity.id:
-                nodes[node.id] = self._flat(node, node.records[row])
+                if self.items[node.id][row] is not None:  # else not computed for this record
+                    nodes[node.id] = self._flat(node, self.items[node.id][row])
             else:
                 collection = self.ruleset.entities[node.entity].collection
                 if collection in rows:
-                    nodes[node.id] = replace(node, records=[node.records[i] for i in rows[collection]])
+                    items = self.items[node.id]
+                    nodes[node.id] = replace(node, records=[items[i] for i in rows[collection]
+                                                            if items[i] is not None])
         keep = _reachable(nodes, [n.id for n in nodes.values()
                                   if n.entity is not None or n.kind == "check"])
         checks = self._checks(row, key, rows)
@@ -189,6 +194,15 @@ class RecordScope:
         return values
 
 
+def _by_row(node: TraceNode, keys: list) -> list[dict | None]:
+    """A per-record node's items by row of its collection (None: a record it has no value for,
+    as one whose computation failed)."""
+    if len(node.records) == len(keys):
+        return node.records
+    by_key = {str(item["key"]): item for item in node.records}
+    return [by_key.get(str(key)) for key in keys]
+
+
 def _subset(ruleset, whole: dict, collection: str, chosen: list[int], rows: dict) -> Records:
     """The records ``chosen`` of a collection, their parent rows renumbered among the chosen."""
     records = whole[collection]
@@ -240,7 +254,7 @@ class Pack:
                 os.remove(os.path.join(folder, INDEX))  # until this run's is complete
         except OSError as exc:
             raise OutputError(_("cannot write the pack '{path}': {reason}").format(
-                path=folder, reason=exc.strerror or exc),
+                path=folder, reason=os_reason(exc)),
                 hint=_("--pack names a directory; check that it can be created and written")) from None
         self.entries: list[_Entry] = []
         self.stems: set[str] = set()

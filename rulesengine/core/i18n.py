@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gettext
 import io
 import json
@@ -224,6 +225,22 @@ _KINDS = {"parameter": N_("parameter"), "table": N_("table"), "input": N_("input
           "rule": N_("rule"), "check": N_("check"), "fact": N_("fact"),
           "declaration": N_("declaration")}
 _SEVERITIES = {"error": N_("error"), "warning": N_("warning")}
+
+
+# the operating system's reasons (OSError.strerror is English whatever the language)
+_OS_REASONS = {errno.ENOENT: N_("No such file or directory"), errno.EACCES: N_("Permission denied"),
+               errno.EPERM: N_("Operation not permitted"), errno.EISDIR: N_("Is a directory"),
+               errno.ENOTDIR: N_("Not a directory"), errno.EEXIST: N_("File exists"),
+               errno.ENOSPC: N_("No space left on device"), errno.EROFS: N_("Read-only file system"),
+               errno.ENAMETOOLONG: N_("File name too long"), errno.ELOOP: N_("Too many levels of symbolic links"),
+               errno.EBUSY: N_("Device or resource busy"), errno.EIO: N_("Input/output error")}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an operation on a file failed, in the current language."""
+    if exc.errno in _OS_REASONS:
+        return _(_OS_REASONS[exc.errno])
+    return exc.strerror or str(exc)
 
 
 def kind_name(kind: str) -> str:
