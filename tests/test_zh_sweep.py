@@ -150,9 +150,9 @@ def csv_text(path: pathlib.Path) -> str:
     return " ".join(rows[0]) if rows else ""
 
 
-def written_text(folder: pathlib.Path) -> Iterable[tuple[str, str]]:
-    """(file, text) of every file under ``folder`` that people read."""
-    for path in sorted(folder.rglob("*")):
+def written_text(folder: pathlib.Path, prefix: str = "") -> Iterable[tuple[str, str]]:
+    """(file, text) of every file under ``folder`` (whose name starts with ``prefix``) that people read."""
+    for path in sorted(folder.rglob(f"{prefix}*")):
         if path.suffix == ".html":
             yield path.name, html_text(path.read_text(encoding="utf-8"))
         elif path.suffix in (".md", ".txt"):
@@ -324,3 +324,58 @@ def test_fast_path_reasons_are_for_debugging_only(capsys, tmp_path, monkeypatch)
     monkeypatch.setenv("RULESENGINE_DEBUG", "1")
     _status, text = _said(capsys, ["batch", str(ZIBO), *args, "-o", str(tmp_path / "b.csv")])
     assert "institution.payment_ratio (division by zero)" in text
+
+
+def _bad_tables(tmp: pathlib.Path) -> list[list[str]]:
+    """``batch`` arguments whose tables are bad, one mistake each (rulesets/sanya_2024.yaml, a row
+    per group; rulesets/zibo_2025.yaml, institutions and cases)."""
+    good = _sanya_table(_folder(tmp / "t"))
+    header, *rows = good.read_text(encoding="utf-8").splitlines()
+    cases: list[list[str]] = []
+
+    def table(name: str, content: bytes, *extra: str) -> None:
+        path = _folder(tmp / f"t{len(cases)}") / name
+        path.write_bytes(content)
+        cases.append([str(SANYA), "--table", str(path), "-o", str(path.parent / "out.csv"), *extra])
+
+    def edit(column: str, value: str) -> bytes:
+        names = header.split(",")
+        cells = rows[0].split(",")
+        cells[names.index(column)] = value
+        return "\n".join([header, ",".join(cells), *rows[1:]]).encode("utf-8")
+
+    table("groups.csv", f"{header},prepaid_total\n{rows[0]},1.00\n".encode())  # a header twice
+    table("groups.csv", f"{header}\n{rows[0]},1,2\n".encode())  # a row wider than the header
+    table("groups.csv", f"{header},nonsense\n{rows[0]},1\n".encode())  # an unknown column
+    table("groups.csv", f"{header},\n{rows[0]},1\n".encode())  # an empty header cell over a value
+    table("groups.csv", edit("employee_growth_rate", "8"))  # a bare rate above 1
+    table("groups.csv", edit("violation_penalized", "maybe"))  # not a boolean
+    table("groups.csv", edit("assessment_grade", "很好"))  # not a grade
+    table("groups.csv", edit("prepaid_total", ""))  # a blank cell
+    table("groups.csv", edit("prepaid_total", "1e400"))  # out of bounds
+    table("groups.csv", header.encode() + "\n".encode() + rows[0].encode("utf-8") + "\n".encode()
+          + rows[1].replace("G2", "医院").encode("gbk") + b"\n")  # mixed encodings
+    table("groups.csv", good.read_bytes(), "--encoding", "utf-16")  # a declared encoding that does not fit
+    table("groups.csv", b"")  # empty
+    table("groups.xlsx", b"group,amount\nG1,1\n")  # not a workbook
+    table("groups.jsonl", b"[1, 2]\n")  # not objects
+    table("groups.jsonl", b'{"group": "G1"\n')  # not JSON
+    mapping = _folder(tmp / "map") / "map.yaml"
+    mapping.write_text("columns:\n  预付: {field: prepaid_total, unit: 千元}\n", encoding="utf-8")
+    table("groups.csv", good.read_bytes().replace(b",prepaid_total,", ",预付,".encode()),
+          "--columns", str(mapping))  # a unit it does not know
+    return cases
+
+
+def test_bad_tables_say_no_english(capsys, tmp_path, monkeypatch):
+    """Tables in (batch/read.py, columns.py, tables.py): every bad-row and bad-file message."""
+    monkeypatch.chdir(tmp_path)
+    problems = []
+    for args in _bad_tables(tmp_path):
+        status, text = _said(capsys, ["batch", *args])
+        assert status in (1, 2) and "Traceback" not in text, f"{args}: {text}"
+        assert re.search(r"错误\[[a-z-]+\]", text), text  # a located, coded error, in Chinese
+        problems += [f"{args[2]}: {s}" for s in english_sentences(text)]
+        problems += [f"{name}: {s}" for name, text in written_text(pathlib.Path(args[2]).parent, "out")
+                     for s in english_sentences(text)]
+    assert not problems, "\n".join(problems)

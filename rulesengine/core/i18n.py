@@ -243,6 +243,16 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def library_detail(exc: BaseException) -> str:
+    """A library's own words about a failure (zipfile, pyarrow, calamine ... speak English): as
+    they are in English or under RULESENGINE_DEBUG, else a pointer to them."""
+    if isinstance(exc, OSError) and exc.errno in _OS_REASONS:
+        return os_reason(exc)
+    if get_language() == "en" or os.environ.get("RULESENGINE_DEBUG"):
+        return str(exc)[:200]
+    return _("the library's own words are shown with RULESENGINE_DEBUG=1")
+
+
 def kind_name(kind: str) -> str:
     """'rule', 'check', 'parameter' ... in the current language."""
     return _(_KINDS[kind]) if kind in _KINDS else kind

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import yaml
 
 from ..core.errors import BadCharacterError, DuplicateKeyError, FileReadError, LoadError, YamlSyntaxError
-from ..core.i18n import _, os_reason
+from ..core.i18n import _, library_detail, os_reason
 from .yaml_words import yaml_problem
 from ..core.source import BAD_CHARACTER, LineIndex, Span, display_path, remember
 
@@ -270,7 +270,8 @@ def parse_document(name: str, text: str) -> Document:
         raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=yaml_problem(problem)), span=span,
                               hint=_yaml_hint(problem, exc.context or "", at_end)) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=exc), span=Span(name, 1, 1),
+        raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=library_detail(exc)),
+                              span=Span(name, 1, 1),
                               hint=_("the file is not valid YAML or JSON")) from None
     except _Bound as bound:
         raise bound.error(name) from None

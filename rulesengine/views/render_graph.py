@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ..core.errors import ToolFailedError, ToolMissingError, UnknownTargetError, did_you_mean
 from ..evaluate.evaluator import Program
 from .explanation import html_language, kind_word, period_text
-from ..core.i18n import _, report_wording
+from ..core.i18n import _, library_detail, report_wording
 from ..check.model import Declaration, Entity
 
 FONT = "Noto Sans CJK SC,Source Han Sans SC,Microsoft YaHei,sans-serif"
@@ -262,7 +262,7 @@ def render_svg(view: GraphView) -> str:
         done = subprocess.run([dot, "-Tsvg"], input=render_dot(view).encode("utf-8"),
                               capture_output=True, timeout=120, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolFailedError(_("running '{program}' failed: {reason}").format(program=dot, reason=exc),
+        raise ToolFailedError(_("running '{program}' failed: {reason}").format(program=dot, reason=library_detail(exc)),
                               hint=_("check the Graphviz installation, or use --format dot")) from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip()
