@@ -379,3 +379,25 @@ def test_bad_tables_say_no_english(capsys, tmp_path, monkeypatch):
         problems += [f"{name}: {s}" for name, text in written_text(pathlib.Path(args[2]).parent, "out")
                      for s in english_sentences(text)]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language, html_lang, words", [
+    ([], "zh-CN", ["计算说明", "16,654,382.72 元", "舍入前 1,025,617.284"]),  # the default, whatever the locale
+    (["--lang", "zh"], "zh-CN", ["计算说明", "16,654,382.72 元"]),
+    (["--lang", "en"], "en", ["Calculation report", "16,654,382.72 yuan", "before rounding 1,025,617.284"]),
+])
+def test_reports_are_chinese_unless_english_is_asked_for(capsys, tmp_path, language, html_lang, words):
+    """Sanya's example (rulesets/sanya_2024.yaml): deduction 10,256,172.84 × 10% = 1,025,617.284
+    -> 1,025,617.28; settlement 202,500,000 − 184,500,000 − 1,025,617.28 − 320,000 = 16,654,382.72."""
+    page = tmp_path / "report.html"
+    assert main([*language, "explain", str(SANYA), "settlement_amount", "--example", "--format", "html",
+                 "-o", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert f'<html lang="{html_lang}">' in html and all(w in html for w in words), html_text(html)[:500]
+    assert main([*language, "workbook", str(SANYA), "--example", "-o", str(tmp_path / "b.xlsx")]) == 0
+    first = xlsx_text(tmp_path / "b.xlsx").splitlines()[0]
+    assert first == ("Results" if html_lang == "en" else "计算结果")
+    # the messages keep their own language: English here (the tests' locale) unless --lang zh
+    main([*language, "explain", str(SANYA), "nothing_here", "--example"])
+    err = capsys.readouterr().err
+    assert ("错误[" in err) == (language == ["--lang", "zh"])
