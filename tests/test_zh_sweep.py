@@ -10,16 +10,17 @@ An *English sentence* is three or more English words in a row. A word is a token
 only (an apostrophe inside allowed); these are not words and break a run: anything with a digit,
 ``_``, ``.``, ``/``, ``-``, ``=`` or other code characters inside (ids such as
 ``settlement_amount``, file names, codes such as ``bad-fact``, options), a word in capitals
-(metavars such as ``RULESET``, ``CSV``, ``UTF``), the ids of the rulesets and fixtures (ASCII by
-design, ``points``, ``cost``), and the short allow-list :data:`KNOWN`. Chinese breaks a run too.
+(metavars such as ``RULESET``, ``CSV``, ``UTF``), a camelCase name, the ids of the rulesets and
+fixtures (ASCII by design, ``points``, ``cost``) and the formula language's functions, and the
+short allow-list :data:`KNOWN`. Chinese breaks a run too.
 The source lines quoted under a located error (``  12 | ...``) are the user's own text, not ours.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import html.parser
-import json
 import pathlib
 import re
 import shutil
@@ -46,12 +47,6 @@ KNOWN = {
     "then", "else", "where", "true", "false",
     # the program's name, as in "由 rulesengine 根据规则集生成"
     "rulesengine",
-    # the Graphviz text of `graph --format dot` (its syntax: digraph, subgraph, node, edge ...)
-    "digraph", "subgraph", "node", "edge", "graph", "rankdir", "style", "rounded", "dashed", "filled",
-    # Mermaid's syntax (`graph --format mermaid`): flowchart, classDef, class, direction
-    "flowchart", "classdef", "class", "direction", "end",
-    # font names in the pictures' styles
-    "noto", "sans", "microsoft", "yahei", "serif",
 }
 CODE = re.compile(r"[\d_./\\=<>@#$%*+|~^&-]")
 WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
@@ -59,7 +54,8 @@ PUNCTUATION = "\"'“”‘’()[]{}<>,.;:!?…`"
 EXCERPT = re.compile(r"^\s*(?:\d+\s*)?\|")  # a quoted source line and its caret line
 
 
-def ruleset_ids() -> set[str]:
+@functools.lru_cache(maxsize=None)
+def ruleset_ids() -> frozenset[str]:
     """The ASCII names of the rulesets and fixtures (declaration ids and their parts, collections,
     enum values, example and test ids) and the formula language's functions: not English words
     wherever they are shown."""
@@ -73,15 +69,12 @@ def ruleset_ids() -> set[str]:
         for enum in ruleset.enums.values():
             names.update(str(v) for v in enum.values or ())
         names.update([*ruleset.examples, *ruleset.tests])
-    return {name.lower() for name in names if name.isascii() and name.isalpha()}
-
-
-IDS = ruleset_ids()
+    return frozenset(name.lower() for name in names if name.isascii() and name.isalpha())
 
 
 def english_sentences(text: str) -> list[str]:
     """The runs of three or more English words in ``text`` (see the module's docstring)."""
-    found = []
+    found, ids = [], ruleset_ids()
     for line in text.splitlines():
         if EXCERPT.match(line):
             continue
@@ -90,7 +83,7 @@ def english_sentences(text: str) -> list[str]:
                               line) + [""]:
             core = token.strip(PUNCTUATION)
             if (core and WORD.fullmatch(core) and not CODE.search(core) and not core.isupper()
-                    and core.lower() not in KNOWN and core.lower() not in IDS
+                    and core.lower() not in KNOWN and core.lower() not in ids
                     and not (len(core) > 1 and core[0].islower() and any(c.isupper() for c in core))):
                 run.append(core)
                 continue
