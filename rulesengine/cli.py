@@ -27,7 +27,7 @@ from .evaluate.driver import load_program
 from .core.errors import RulesError, UsageError, flatten, render
 from .evaluate.evaluator import Evaluation, Program
 from .evaluate.facts import bind_facts, check_fact_sets, example_facts, read_facts
-from .core.i18n import LANGUAGES, _, argparse_messages, set_language, severity_name
+from .core.i18n import LANGUAGES, _, argparse_messages, reports_in, set_language, severity_name
 from .core.output import write_text
 from .views.render_graph import FORMATS as GRAPH_FORMATS
 from .views.render_graph import render_graph
@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rulesengine`` command; returns the exit status."""
     _utf8_streams()
     try:
-        argv = _take_language(list(sys.argv[1:] if argv is None else argv))
+        argv, language = _take_language(list(sys.argv[1:] if argv is None else argv))
         with argparse_messages():
             args = build_parser().parse_args(argv)
     except SystemExit as stop:
@@ -181,7 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     installed = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if installed else None
     try:
-        return _COMMANDS[args.command](args)
+        with reports_in(language):  # reports are Chinese unless --lang en
+            return _COMMANDS[args.command](args)
     except RulesError as err:
         _report(err)
         return EXIT_INVALID
@@ -216,9 +217,9 @@ def _terminate(signum, frame) -> None:
     raise Terminated()
 
 
-def _take_language(argv: list[str]) -> list[str]:
+def _take_language(argv: list[str]) -> tuple[list[str], str | None]:
     """Set the language of messages from ``--lang zh|en`` (before or after the command), else
-    from the environment's locale; return the arguments without it."""
+    from the environment's locale; return the arguments without it, and the language given."""
     set_language(None)
     rest: list[str] = []
     language, i = None, 0
@@ -240,7 +241,7 @@ def _take_language(argv: list[str]) -> list[str]:
     global _GIVEN_LANGUAGE
     _GIVEN_LANGUAGE = language
     set_language(language)
-    return rest
+    return rest, language
 
 
 def _utf8_streams() -> None:

@@ -39,6 +39,13 @@ def english_messages():
     patch.undo()
 
 
+@pytest.fixture(autouse=True)
+def english_again():
+    """A test that ran ``main(["--lang", "zh", ...])`` leaves the language Chinese: back to English."""
+    yield
+    set_language("en")
+
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SANYA = ROOT / "rulesets" / "sanya_2024.yaml"
 

@@ -8,10 +8,11 @@ import os
 
 from ..check.model import Check, Input, Parameter
 from ..core.errors import UsageError
-from ..core.i18n import _
+from ..core.i18n import N_, _
 from .write import Field, Sheets, _text
 
-TAIL = [Field("failed_checks", "未通过的检查"), Field("errors", "计算错误")]
+TAIL = [Field("failed_checks", N_("failed checks"), worded=True),
+        Field("errors", N_("errors in computing"), worded=True)]
 
 
 def refuse_overwriting_inputs(args) -> None:
@@ -59,7 +60,7 @@ def row_fields(ruleset, key_title: str, rules: list[str]) -> list[Field]:
     return [Field(key_title, key_title)] + [Field(r, decls[r].label, decls[r].type) for r in rules] + TAIL
 
 
-def sheets(ruleset, args, scalars: dict, title: str, collection: str, totals: list, checks: list[str],
+def sheets(ruleset, args, scalars: dict, title: str | None, collection: str, totals: list, checks: list[str],
            value_of) -> Sheets:
     """The .xlsx side sheets; ``checks`` are the ids of the checks the failed-check column names
     (by their name in a collection, by id in row mode)."""

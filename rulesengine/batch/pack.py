@@ -31,12 +31,12 @@ from typing import Any, Iterable
 from urllib.parse import quote
 
 from ..check.model import Check, Rule
-from ..core.i18n import _, get_language
+from ..core.i18n import _, os_reason, report_wording
 from ..core.output import write_text
 from ..evaluate.evaluator import CheckResult, Evaluation, Program, RecordCheck
 from ..evaluate.records import Records
 from ..evaluate.trace import TraceNode
-from ..views.explanation import amount
+from ..views.explanation import amount, html_language
 from ..views.render_html import CSP, CSS, e, render_html
 
 INDEX = "index.html"
@@ -87,6 +87,8 @@ class RecordScope:
         # per-record checks' failures by key, once, so a record's are found in constant time
         self.failures = {c.id: {str(r.key): r for r in c.records} for c in evaluation.checks
                          if c.records is not None}
+        self.items = {node.id: _by_row(node, evaluation.values[ruleset.entities[node.entity].collection].keys)
+                      for node in evaluation.trace if node.entity is not None and node.records is not None}
 
     def of(self, row: int) -> Evaluation:
         """The evaluation as it concerns record ``row``."""
@@ -97,11 +99,14 @@ class RecordScope:
             if node.entity is None:  # city-wide: its per-record inputs are other records' data
                 nodes[node.id] = replace(node, inputs=[i for i in node.inputs if self._top(i)])
             elif node.entity == self.entity.id:
-                nodes[node.id] = self._flat(node, node.records[row])
+                if self.items[node.id][row] is not None:  # else not computed for this record
+                    nodes[node.id] = self._flat(node, self.items[node.id][row])
             else:
                 collection = self.ruleset.entities[node.entity].collection
                 if collection in rows:
-                    nodes[node.id] = replace(node, records=[node.records[i] for i in rows[collection]])
+                    items = self.items[node.id]
+                    nodes[node.id] = replace(node, records=[items[i] for i in rows[collection]
+                                                            if items[i] is not None])
         keep = _reachable(nodes, [n.id for n in nodes.values()
                                   if n.entity is not None or n.kind == "check"])
         checks = self._checks(row, key, rows)
@@ -189,6 +194,15 @@ class RecordScope:
         return values
 
 
+def _by_row(node: TraceNode, keys: list) -> list[dict | None]:
+    """A per-record node's items by row of its collection (None: a record it has no value for,
+    as one whose computation failed)."""
+    if len(node.records) == len(keys):
+        return node.records
+    by_key = {str(item["key"]): item for item in node.records}
+    return [by_key.get(str(key)) for key in keys]
+
+
 def _subset(ruleset, whole: dict, collection: str, chosen: list[int], rows: dict) -> Records:
     """The records ``chosen`` of a collection, their parent rows renumbered among the chosen."""
     records = whole[collection]
@@ -240,7 +254,7 @@ class Pack:
                 os.remove(os.path.join(folder, INDEX))  # until this run's is complete
         except OSError as exc:
             raise OutputError(_("cannot write the pack '{path}': {reason}").format(
-                path=folder, reason=exc.strerror or exc),
+                path=folder, reason=os_reason(exc)),
                 hint=_("--pack names a directory; check that it can be created and written")) from None
         self.entries: list[_Entry] = []
         self.stems: set[str] = set()
@@ -256,8 +270,9 @@ class Pack:
         write_workbook(self.program, evaluation, os.path.join(self.folder, stem + ".xlsx"))
         write_text(os.path.join(self.folder, stem + ".html"), render_html(self.program, evaluation))
         decls = self.program.ruleset.declarations
-        values = [amount(evaluation.values.get(c), decls[c].type) if c in evaluation.values else "—"
-                  for c in self.columns]
+        with report_wording():  # the index's values, as the pages show them
+            values = [amount(evaluation.values.get(c), decls[c].type) if c in evaluation.values else "—"
+                      for c in self.columns]
         rows = evaluation.scope[0] is None  # a row's checks are all its own; a record's, per record
         failed = [(c.label, c.severity) for c in evaluation.checks
                   if not c.passed and (rows or decls[c.id].entity is not None)]
@@ -309,6 +324,7 @@ def _shown(program: Program, targets: list[str]) -> list[str]:
 
 
 # --- index.html -----------------------------------------------------------------------------
+@report_wording()
 def render_index(program: Program, columns: list[str], entries: list[_Entry],
                  whole: Evaluation | None) -> str:
     """The index page: self-contained HTML, the same style as the record pages."""
@@ -326,15 +342,14 @@ def render_index(program: Program, columns: list[str], entries: list[_Entry],
     failing = sum(1 for entry in entries if entry.failed or entry.errors)
     summary = _("{count} records, {failing} with a failed check or an error").format(
         count=len(entries), failing=failing)
-    language = "zh-CN" if get_language() == "zh" else "en"
     parts = [
-        "<!DOCTYPE html>", f'<html lang="{language}">', "<head>", '<meta charset="utf-8">', CSP,
+        "<!DOCTYPE html>", f'<html lang="{html_language()}">', "<head>", '<meta charset="utf-8">', CSP,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(meta.title)} — {e(_('clearing pack'))}</title>", f"<style>{CSS}</style>",
         "</head>", "<body>",
         f'<header><p class="kicker">{e(_("clearing pack"))}</p><h1>{e(meta.title)}</h1>'
-        f'<table class="meta"><tr><th>{e(_("document number"))}</th><td>{e(meta.document_number)}</td></tr>'
-        f'<tr><th>{e(_("ruleset file"))}</th><td>{e(meta.file)}</td></tr></table></header>',
+        f'<table class="meta"><tr><th>{e(_("Document number"))}</th><td>{e(meta.document_number)}</td></tr>'
+        f'<tr><th>{e(_("Ruleset file"))}</th><td>{e(meta.file)}</td></tr></table></header>',
         '<nav class="toolbar">'
         f'<label for="q">{e(_("search"))}</label>'
         f'<input id="q" type="search" placeholder="{e(_("key, result, check…"))}" autocomplete="off">'

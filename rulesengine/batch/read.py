@@ -20,7 +20,7 @@ from ..check.model import Input
 from ..core.cells import UNITS, fact_message
 from ..core.datatypes import ValueProblem
 from ..core.errors import TableHeaderError, UsageError, did_you_mean
-from ..core.i18n import _, severity_name
+from ..core.i18n import _
 from ..core.source import Span
 from .columns import Column, Constraint, Missing, _listed, _raw
 from .tables import FORMATS, Table, read_table
@@ -43,10 +43,6 @@ class BadCell:
     column: str
     code: str
     message: str
-
-    def line(self) -> str:
-        column = _(" column '{column}'").format(column=self.column) if self.column else ""
-        return f"{self.file}:{self.row}:{column} {severity_name('error')}[{self.code}]: {self.message}"
 
 
 @dataclass

@@ -117,7 +117,7 @@ class RowBatch:
             if ident in self.scalars:
                 return self.scalars[ident]
             return decl.value if isinstance(decl, Parameter) and not decl.dated else None
-        return sheets(self.ruleset, self.args, self.scalars, "计算结果", "", [], self._check_ids(), value_of)
+        return sheets(self.ruleset, self.args, self.scalars, None, "", [], self._check_ids(), value_of)
 
     def _run_fast(self, columns: dict, keys: list, key_title: str) -> int:
         import numpy as np

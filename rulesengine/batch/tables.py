@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 
 from ..core.errors import (TableEncodingError, TableFileError, TableHeaderError, TableShapeError,
                            TableTooLargeError, UsageError)
-from ..core.i18n import _
+from ..core.i18n import _, library_detail
 from ..core.source import Span
 
 FORMATS = (".csv", ".jsonl", ".xlsx")  # tables in and results out
@@ -171,7 +171,7 @@ def _read_csv(data: bytes, path: str) -> tuple[list[str], list, list[int]]:
     try:
         first = next(csv.reader(io.StringIO(data[:1 << 20].decode("utf-8", "replace"))), [])
     except csv.Error as exc:  # a header field over 131,072 characters, say
-        raise TableHeaderError(_("the header row cannot be read: {problem}").format(problem=exc),
+        raise TableHeaderError(_("the header row cannot be read: {problem}").format(problem=library_detail(exc)),
                                span=Span(path, 1, 1), hint=_("the first row names the columns: field "
                                                              "ids or labels")) from None
     width = len(first)
@@ -198,7 +198,8 @@ def _read_csv(data: bytes, path: str) -> tuple[list[str], list, list[int]]:
             wrong.clear()
             read(False)
     except pa.ArrowInvalid as exc:
-        raise TableFileError(_("'{path}' cannot be read as CSV: {problem}").format(path=path, problem=exc),
+        raise TableFileError(_("'{path}' cannot be read as CSV: {problem}").format(
+                             path=path, problem=library_detail(exc)),
                              span=Span(path, 1, 1), hint=_("check that the file is a CSV table")) from None
     if wrong:
         _shape_error(path, width, wrong)
@@ -294,7 +295,7 @@ def _read_parquet(path: str) -> tuple[list[str], list, list[int]]:
         columns = [pc.cast(table.column(i).combine_chunks(), pa.string()) for i in range(table.num_columns)]
     except (pa.ArrowException, OSError) as exc:
         raise TableFileError(_("'{path}' cannot be read as Parquet: {problem}").format(
-            path=path, problem=str(exc)[:200]), span=Span(path, 1, 1),
+            path=path, problem=library_detail(exc)), span=Span(path, 1, 1),
             hint=_("the file is truncated or not a Parquet file")) from None
     return list(table.column_names), *_without_blank_rows(columns, 2)
 
@@ -322,7 +323,7 @@ def _read_xlsx(path: str, name: str | None = None) -> tuple[list[str], list, lis
         top = sheet.start[0] if sheet.start else 0
     except Exception as exc:  # the library's errors about a damaged workbook: bad input
         raise TableFileError(_("'{path}' cannot be read as an .xlsx workbook: {problem}").format(
-            path=path, problem=str(exc)[:200]), span=Span(path, 1, 1),
+            path=path, problem=library_detail(exc)), span=Span(path, 1, 1),
             hint=_("open it in Excel and save it again as .xlsx")) from None
     if not rows:
         return [], [], []
@@ -337,7 +338,7 @@ def _check_zip(path: str) -> None:
             inflated = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise TableFileError(_("'{path}' is not an .xlsx workbook ({problem})").format(
-            path=path, problem=exc), span=Span(path, 1, 1),
+            path=path, problem=library_detail(exc)), span=Span(path, 1, 1),
             hint=_("the file is truncated, or another kind of file named .xlsx; save it again from "
                    "Excel, or name a CSV file .csv")) from None
     if inflated > MAX_XLSX_INFLATED:

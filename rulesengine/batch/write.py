@@ -32,18 +32,20 @@ PLACES = 10  # a value the rule leaves unrounded (a quotient) is written to 10 d
 
 @dataclass
 class Field:
-    """An output column: its id (the CSV and JSON Lines header), Chinese label and type."""
+    """An output column: its id (the CSV and JSON Lines header), Chinese label and type
+    (``worded``: the label is a message of the catalogue, translated where it is shown)."""
 
     id: str
     label: str
     type: Type | None = None
+    worded: bool = False
 
 
 @dataclass
 class Sheets:
     """What the .xlsx output shows beside the rows (ignored for CSV and JSON Lines)."""
 
-    title: str  # the name of the results sheet
+    title: str | None = None  # the name of the results sheet (None: 计算结果)
     collection: str = ""  # the rows' collection: a total ``sum(collection.field)`` is checked
     totals: list = field(default_factory=list)  # (id, label, value text, type, formula)
     checks: dict = field(default_factory=dict)  # failed-check name -> (label, severity, message)
@@ -118,8 +120,11 @@ class _Writer:
                     os.fsync(handle.fileno())
             else:
                 from .xlsx import write_book
-                write_book(temporary, self.fields, rows, self.sheets or Sheets("results"))
+                write_book(temporary, self.fields, rows, self.sheets or Sheets())
         write_atomic(self.path, emit)
+        for ident, value, rows_sum in self.sheets.mismatches if self.sheets else ():
+            print(_("warning: total {id} = {value}, but its rows sum to {sum}").format(
+                id=ident, value=value, sum=rows_sum), file=sys.stderr)
 
 
 def format_column(vec, type_) -> list:

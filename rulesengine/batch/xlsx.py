@@ -6,15 +6,13 @@ a row at a time, so a million rows never sit in memory."""
 from __future__ import annotations
 
 import re
-import sys
 from datetime import date
 from decimal import Decimal
 from typing import Any, Callable, Iterator
 
 from ..core.datatypes import Type
-from ..core.i18n import _
+from ..core.i18n import _, report_wording, severity_name
 from ..core.source import text_width
-from ..views.explanation import severity_word, word
 from ..views.sheets import (FAIL_FILL, WARN_FILL, column_label, fill_cell, grey, number_format, page,
                             sheet_text, sheet_title, style_head_cell, type_word, widths)
 
@@ -30,24 +28,29 @@ def converter(type_: Type | None) -> Callable[[Any], Any]:
     if kind in _NUMERIC:
         return lambda v: None if v is None or v == "" else Decimal(v)
     if kind == "boolean":
-        return lambda v: None if v is None else word("true") if v in ("true", True) else word("false")
+        yes, no = _("yes"), _("no")
+        return lambda v: None if v is None else yes if v in ("true", True) else no
     if kind == "date":
         return lambda v: date.fromisoformat(v) if isinstance(v, str) and v else None
     return lambda v: None if v is None else sheet_text(v if isinstance(v, str) else str(v))
 
 
 def write_book(path: str, fields: list, rows: Iterator[list], sheets) -> None:
-    """The rows and the side sheets, saved to ``path``."""
+    """The rows and the side sheets, saved to ``path``. The sheets' own words are in the language
+    of reports; the rows (computed as they are written) keep the language of messages."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     book.properties.creator = "rulesengine"
     used: set[str] = set()
-    sheet = book.create_sheet(sheet_title(sheets.title, used))
-    sums, failed = _rows_sheet(sheet, fields, rows)
-    _totals_sheet(book.create_sheet(sheet_title("合计", used)), fields, sums, sheets)
-    _checks_sheet(book.create_sheet(sheet_title("未通过检查", used)), failed, sheets.checks)
-    _inputs_sheet(book.create_sheet(sheet_title("参数与事实", used)), sheets.inputs)
+    with report_wording():
+        sheet = book.create_sheet(sheet_title(sheets.title or _("Results"), used))
+        convert = _rows_head(sheet, fields)
+    sums, failed = _rows_sheet(sheet, fields, rows, convert)
+    with report_wording():
+        _totals_sheet(book.create_sheet(sheet_title(_("Totals"), used)), fields, sums, sheets)
+        _checks_sheet(book.create_sheet(sheet_title(_("Failed checks"), used)), failed, sheets.checks)
+        _inputs_sheet(book.create_sheet(sheet_title(_("Parameters and facts"), used)), sheets.inputs)
     book.save(path)
 
 
@@ -85,17 +88,21 @@ def _typed(sheet, value: Any, fmt: str | None, color: str | None = None):
     return cell
 
 
-def _rows_sheet(sheet, fields: list, rows: Iterator[list]) -> tuple[dict, list]:
-    """The result rows; returns the sum of each numeric column and the (key, check) failures."""
-    from openpyxl.cell import WriteOnlyCell
-
-    labels = [column_label(f.label, f.type) for f in fields]
+def _rows_head(sheet, fields: list) -> list[Callable[[Any], Any]]:
+    """The two header rows of the results (labels, ids); returns each column's converter."""
+    labels = [column_label(_(f.label) if f.worded else f.label, f.type) for f in fields]
     widths(sheet, {col: min(40, max(10, text_width(label) + 4)) for col, label in enumerate(labels, 1)})
     sheet.freeze_panes = "B3"
     page(sheet, 1, last_header=2)
     sheet.append(_head(sheet, labels))
     sheet.append(_head(sheet, [f.id for f in fields], small=True))
-    convert = [converter(f.type) for f in fields]
+    return [converter(f.type) for f in fields]
+
+
+def _rows_sheet(sheet, fields: list, rows: Iterator[list], convert: list) -> tuple[dict, list]:
+    """The result rows; returns the sum of each numeric column and the (key, check) failures."""
+    from openpyxl.cell import WriteOnlyCell
+
     formats = [number_format(f.type) for f in fields]
     numeric = [i for i, f in enumerate(fields) if f.type is not None and f.type.kind in _NUMERIC]
     sums = {i: Decimal(0) for i in numeric}
@@ -127,7 +134,7 @@ def _totals_sheet(sheet, fields: list, sums: dict, sheets) -> None:
     checked against the sum of the written rows (一致 / 不一致)."""
     widths(sheet, {1: 34, 2: 36, 3: 20, 4: 20, 5: 10})
     sheet.freeze_panes = "A2"
-    sheet.append(_head(sheet, [word("id"), word("label"), word("value"), "明细行合计", "核对"]))
+    sheet.append(_head(sheet, [_("ID"), _("Name"), _("Value"), _("Sum of the rows"), _("Agreement")]))
     checked = set()
     for ident, label, text, type_, formula in sheets.totals:
         value = converter(type_)(text)
@@ -139,11 +146,9 @@ def _totals_sheet(sheet, fields: list, sums: dict, sheets) -> None:
             same = value is not None and Decimal(value) == rows_sum
             if not same:
                 sheets.mismatches.append((ident, text, rows_sum))
-                print(_("warning: total {id} = {value}, but its rows sum to {sum}").format(
-                    id=ident, value=text, sum=rows_sum), file=sys.stderr)
             color = None if same else FAIL_FILL
             _append(sheet, [ident, label, _typed(sheet, value, fmt), _typed(sheet, rows_sum, fmt),
-                          _typed(sheet, "一致" if same else "不一致", None, color)])
+                          _typed(sheet, _("agrees") if same else _("differs"), None, color)])
         else:
             _append(sheet, [ident, label, _typed(sheet, value, fmt)])
     by_id = {f.id: f for f in fields}
@@ -152,27 +157,27 @@ def _totals_sheet(sheet, fields: list, sums: dict, sheets) -> None:
         if name in checked or type_.kind != "money":
             continue
         _append(sheet, [f"sum({sheets.collection}.{name})" if sheets.collection else f"sum({name})",
-                      f"{by_id[name].label}合计", None, _typed(sheet, total, number_format(type_))])
+                      _("{label}: total").format(label=by_id[name].label), None, _typed(sheet, total, number_format(type_))])
 
 
 def _checks_sheet(sheet, failed: list, checks: dict) -> None:
     """A row per record and check it failed."""
     widths(sheet, {1: 16, 2: 34, 3: 34, 4: 10, 5: 60})
     sheet.freeze_panes = "A2"
-    sheet.append(_head(sheet, ["记录", word("id"), word("label"), "严重程度", word("message")]))
+    sheet.append(_head(sheet, [_("Record"), _("ID"), _("Name"), _("Severity"), _("Requirement")]))
     for key, name in failed:
         label, severity, message = checks.get(name, ("", "error", ""))
         color = WARN_FILL if severity == "warning" else FAIL_FILL
         _append(sheet, [_typed(sheet, converter(None)(key), None, color), name, label,
-                      severity_word(severity), sheet_text(message)])
+                      severity_name(severity), sheet_text(message)])
 
 
 def _inputs_sheet(sheet, inputs: list) -> None:
     """The run's shared facts and parameters, each with its source."""
     widths(sheet, {1: 34, 2: 36, 3: 20, 4: 12, 5: 40, 6: 26})
     sheet.freeze_panes = "A2"
-    sheet.append(_head(sheet, [word("id"), word("label"), word("value"), "类型", word("source"),
-                               word("citation")]))
+    sheet.append(_head(sheet, [_("ID"), _("Name"), _("Value"), _("Type"), _("Source"),
+                               _("Clause")]))
     for ident, label, text, type_, source, citation in inputs:
         value = converter(type_)(text)
         _append(sheet, [ident, label, _typed(sheet, value, number_format(type_)), type_word(type_),

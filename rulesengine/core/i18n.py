@@ -10,17 +10,24 @@ so no build step is needed. ``tools/update_po.py`` re-extracts the messages afte
 The language is ``zh`` or ``en``: ``rulesengine --lang zh|en``, else the locale of the
 environment (LANGUAGE, LC_ALL, LC_MESSAGES, LANG: the first one set; Chinese when it starts with
 ``zh``). Error codes, ids and JSON keys are never translated, nor the policy's own Chinese.
+
+Reports (HTML, Markdown, workbooks, clearing packs, graph pictures) are for the Chinese readers of
+a clearing: they are Chinese whatever the locale, English only when asked for (``--lang en``).
+A view renders within :func:`report_wording`, where :func:`_` speaks the language of reports;
+the CLI chooses that language for one command with :func:`reports_in`.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import gettext
 import io
 import json
 import os
 import struct
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -32,6 +39,11 @@ _ENV_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 _current: gettext.NullTranslations | None = None
 _language: str | None = None
+# the language of reports (see the module's docstring), and the translations in force within
+# report_wording(): context variables, so that each thread (and each command) has its own
+_REPORTS: ContextVar[str] = ContextVar("rulesengine_reports", default="zh")
+_SPEAKING: ContextVar[tuple[str, gettext.NullTranslations] | None] = ContextVar(
+    "rulesengine_speaking", default=None)
 
 
 def N_(message: str) -> str:
@@ -42,6 +54,9 @@ def N_(message: str) -> str:
 
 def _(message: str) -> str:
     """The message in the current language (the English text when it has no translation)."""
+    speaking = _SPEAKING.get()
+    if speaking is not None:
+        return speaking[1].gettext(message)
     translations = _current if _current is not None else _activate(language_from_environment())
     return translations.gettext(message)
 
@@ -54,6 +69,10 @@ def set_language(language: str | None) -> str:
 
 
 def get_language() -> str:
+    """The language :func:`_` speaks here and now: ``zh`` or ``en``."""
+    speaking = _SPEAKING.get()
+    if speaking is not None:
+        return speaking[0]
     if _language is None:
         _activate(language_from_environment())
     return _language  # type: ignore[return-value]
@@ -71,6 +90,28 @@ def language_from_environment(environ: Mapping[str, str] | None = None) -> str:
         if value:
             return normalize(value.split(":")[0])
     return "en"
+
+
+@contextlib.contextmanager
+def reports_in(language: str | None) -> Iterator[None]:
+    """Reports rendered within the block are in ``language`` (None: Chinese, the default)."""
+    token = _REPORTS.set(normalize(language) if language else "zh")
+    try:
+        yield
+    finally:
+        _REPORTS.reset(token)
+
+
+@contextlib.contextmanager
+def report_wording() -> Iterator[None]:
+    """Within the block (or the function it decorates), :func:`_` speaks the language of
+    reports (see :func:`reports_in`)."""
+    language = _REPORTS.get()
+    token = _SPEAKING.set((language, chinese() if language == "zh" else gettext.NullTranslations()))
+    try:
+        yield
+    finally:
+        _SPEAKING.reset(token)
 
 
 def _activate(language: str) -> gettext.NullTranslations:
@@ -184,6 +225,32 @@ _KINDS = {"parameter": N_("parameter"), "table": N_("table"), "input": N_("input
           "rule": N_("rule"), "check": N_("check"), "fact": N_("fact"),
           "declaration": N_("declaration")}
 _SEVERITIES = {"error": N_("error"), "warning": N_("warning")}
+
+
+# the operating system's reasons (OSError.strerror is English whatever the language)
+_OS_REASONS = {errno.ENOENT: N_("No such file or directory"), errno.EACCES: N_("Permission denied"),
+               errno.EPERM: N_("Operation not permitted"), errno.EISDIR: N_("Is a directory"),
+               errno.ENOTDIR: N_("Not a directory"), errno.EEXIST: N_("File exists"),
+               errno.ENOSPC: N_("No space left on device"), errno.EROFS: N_("Read-only file system"),
+               errno.ENAMETOOLONG: N_("File name too long"), errno.ELOOP: N_("Too many levels of symbolic links"),
+               errno.EBUSY: N_("Device or resource busy"), errno.EIO: N_("Input/output error")}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why an operation on a file failed, in the current language."""
+    if exc.errno in _OS_REASONS:
+        return _(_OS_REASONS[exc.errno])
+    return exc.strerror or str(exc)
+
+
+def library_detail(exc: BaseException) -> str:
+    """A library's own words about a failure (zipfile, pyarrow, calamine ... speak English): as
+    they are in English or under RULESENGINE_DEBUG, else a pointer to them."""
+    if isinstance(exc, OSError) and exc.errno in _OS_REASONS:
+        return os_reason(exc)
+    if get_language() == "en" or os.environ.get("RULESENGINE_DEBUG"):
+        return str(exc)[:200]
+    return _("the library's own words are shown with RULESENGINE_DEBUG=1")
 
 
 def kind_name(kind: str) -> str:

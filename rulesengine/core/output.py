@@ -13,7 +13,7 @@ import tempfile
 from typing import Callable
 
 from .errors import OutputError
-from .i18n import _
+from .i18n import _, os_reason
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,7 +47,7 @@ def write_atomic(path: str, write: Callable[[str], None]) -> None:
     try:
         handle, temporary = tempfile.mkstemp(prefix=".rulesengine-", suffix=suffix, dir=folder)
     except OSError as exc:
-        raise OutputError(_("cannot write '{path}': {reason}").format(path=path, reason=exc.strerror or exc),
+        raise OutputError(_("cannot write '{path}': {reason}").format(path=path, reason=os_reason(exc)),
                           hint=_("check that the directory exists and is writable")) from None
     os.close(handle)
     try:
@@ -55,7 +55,7 @@ def write_atomic(path: str, write: Callable[[str], None]) -> None:
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a report is an ordinary file
         os.replace(temporary, path)
     except OSError as exc:
-        raise OutputError(_("cannot write '{path}': {reason}").format(path=path, reason=exc.strerror or exc),
+        raise OutputError(_("cannot write '{path}': {reason}").format(path=path, reason=os_reason(exc)),
                           hint=_("check the path, the permissions and the free disk space")) from None
     finally:
         if os.path.exists(temporary):

@@ -18,7 +18,8 @@ from typing import Any, Iterator
 import yaml
 
 from ..core.errors import BadCharacterError, DuplicateKeyError, FileReadError, LoadError, YamlSyntaxError
-from ..core.i18n import _
+from ..core.i18n import _, library_detail, os_reason
+from .yaml_words import yaml_problem
 from ..core.source import BAD_CHARACTER, LineIndex, Span, display_path, remember
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -224,7 +225,7 @@ def read_text(path: str) -> tuple[str, str]:
         with open(path, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise FileReadError(_("cannot read '{file}': {reason}").format(file=name, reason=exc.strerror or exc),
+        raise FileReadError(_("cannot read '{file}': {reason}").format(file=name, reason=os_reason(exc)),
                             hint=_("check the path and the file's permissions")) from None
     if len(data) > MAX_FILE_BYTES:
         raise FileReadError(_("'{file}' is larger than {size} MiB").format(
@@ -266,10 +267,11 @@ def parse_document(name: str, text: str) -> Document:
         if exc.context_mark and at_end:
             mark = exc.context_mark  # an unclosed quote or bracket: point at where it opens
         span = Span(name, mark.line + 1, mark.column + 1) if mark else Span(name, 1, 1)
-        raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=problem), span=span,
+        raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=yaml_problem(problem)), span=span,
                               hint=_yaml_hint(problem, exc.context or "", at_end)) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=exc), span=Span(name, 1, 1),
+        raise YamlSyntaxError(_("YAML syntax: {problem}").format(problem=library_detail(exc)),
+                              span=Span(name, 1, 1),
                               hint=_("the file is not valid YAML or JSON")) from None
     except _Bound as bound:
         raise bound.error(name) from None

@@ -190,7 +190,7 @@ def _message(err: ValidationError) -> str:
         return _("an open parameter has no value (it is supplied with the facts)")
     if err.validator == "type":
         return _("{value} is not of type {type}").format(value=_show(err.instance),
-                                                         type=err.validator_value)
+                                                         type=_json_types(err.validator_value))
     value, limit = _show(err.instance), err.validator_value
     if err.validator == "required":
         # jsonschema reports each missing key in an error of its own, named only in its message
@@ -221,6 +221,20 @@ def _message(err: ValidationError) -> str:
     if err.validator == "not":
         return _("{value} is not allowed here").format(value=value)
     return err.message
+
+
+# JSON Schema's type names, as a message shows them
+_JSON_TYPES = {"string": N_("string"), "number": N_("number"), "integer": N_("integer"),
+               "boolean": N_("boolean"), "object": N_("object"), "array": N_("array"), "null": N_("null")}
+
+
+def _json_types(types) -> str:
+    """``string`` or ``['string', 'number']``, each name in the current language."""
+    def name(t) -> str:
+        return _(_JSON_TYPES[t]) if t in _JSON_TYPES else str(t)
+    if isinstance(types, list):
+        return "[" + ", ".join(f"'{name(t)}'" for t in types) + "]"
+    return name(types)
 
 
 def _show(value) -> str:

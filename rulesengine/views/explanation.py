@@ -6,9 +6,9 @@ separators (and 万元 for large amounts), rates in %, 是/否 for booleans, rou
 sources described, formulas with their Chinese names, the facts used, per-record tables.
 The renderers only decide the markup.
 
-Every fixed word of the reports comes from :data:`WORDS` through :func:`word`: a message
-catalogue (the ``--lang`` item of issue 5) can translate the reports by replacing that
-one function, without touching the renderers.
+Every fixed word of the reports goes through the message catalogue (:func:`_`); the views
+render within :func:`rulesengine.core.i18n.report_wording`, so a report is Chinese unless
+English was asked for (``--lang en``).
 """
 
 from __future__ import annotations
@@ -23,114 +23,16 @@ from ..load import ast
 from ..core.datatypes import Type, display
 from ..core.errors import render
 from ..evaluate.evaluator import CheckResult, Evaluation, Program, splice
-from ..core.i18n import _
+from ..core.i18n import N_, _, get_language, kind_name
 from ..core.source import printable
 from ..check.model import Check, Entity, Metadata, Parameter, Rule
 from ..evaluate.trace import TraceNode
 
 
-WORDS: dict[str, str] = {
-    "report": "计算说明",
-    "document_number": "文号",
-    "issuer": "发文机关",
-    "issued": "发布日期",
-    "effective": "施行期间",
-    "as_of": "计算基准日",
-    "as_of_none": "无（事实未给清算年度，规则集未定施行日期）",
-    "record": "记录",
-    "ruleset_file": "规则集文件",
-    "facts_source": "事实来源",
-    "modules": "引用的共用模块",
-    "results": "计算结果",
-    "checks": "检查",
-    "checks_summary": "共 {total} 项，通过 {passed} 项，未通过 {failed} 项",
-    "trace": "计算过程",
-    "trace_hint": "点击各项展开或收起；打印时全部展开。",
-    "facts": "使用的事实和参数",
-    "tables": "查表",
-    "records": "分项结果",
-    "warnings": "提示",
-    "errors": "错误",
-    "skipped": "未计算",
-    "skipped_because": "未计算：所依赖的 {cause} 出错",
-    "search": "搜索名称、编号、条款…",
-    "search_label": "搜索",
-    "expand_all": "全部展开",
-    "collapse_all": "全部收起",
-    "matches": "匹配 {count} 项",
-    "id": "编号",
-    "label": "名称",
-    "value": "值",
-    "kind": "类别",
-    "source": "来源",
-    "citation": "依据",
-    "note": "说明",
-    "key": "键",
-    "table": "表",
-    "fact": "事实",
-    "input": "输入",
-    "parameter": "参数",
-    "rule": "规则",
-    "check": "检查",
-    "table_kind": "参数表",
-    "formula": "公式",
-    "formula_named": "公式（中文名称）",
-    "substituted": "代入数值",
-    "lookup": "查表",
-    "branch": "条件分支",
-    "branch_text": "{condition} 为{value}，取 {taken} 分支",
-    "branch_then": "then",
-    "branch_else": "else",
-    "aggregate": "汇总",
-    "aggregate_text": "{expression} = {value}（{count} 条记录）",
-    "rounding": "舍入",
-    "rounding_text": "保留 {places} 位小数，{mode}；舍入前 {before}",
-    "reading": "文本解读",
-    "defined_at": "定义位置",
-    "see_above": "见上文",
-    "continued": "层次过深，接下文",
-    "record_count": "{count} 条记录",
-    "records_passed": "{count} 条记录全部通过",
-    "records_failed": "{count} 条记录中 {failed} 条未通过",
-    "status": "结果",
-    "passed": "通过",
-    "failed": "未通过",
-    "severity_error": "错误",
-    "severity_warning": "警告",
-    "left": "左边",
-    "right": "右边",
-    "difference": "差额",
-    "message": "要求",
-    "failed_records": "未通过的记录",
-    "checked_records": "检查 {checked} 条记录，{failed} 条未通过",
-    "condition": "条件",
-    "true": "是",
-    "false": "否",
-    "yuan": "元",
-    "wan_yuan": "约 {value} 万元",
-    "open_end": "起（未规定终止日期）",
-    "period": "{start} 至 {end}",
-    "source_example": "规则集示例 {name}「{label}」",
-    "source_file": "事实文件 {path}",
-    "source_ruleset": "规则集规定",
-    "source_dated": "规则集规定，自 {start} 起施行的取值（基准日 {as_of}）",
-    "rows": "{count} 行",
-    "graph": "依赖关系图",
-    "graph_targets": "突出显示的计算目标及其依赖",
-    "generated_by": "由 rulesengine 根据规则集和事实生成；同一规则集和事实生成的内容完全相同。",
-}
-
-ROUNDING_MODES = {"half_up": "四舍五入", "half_even": "四舍六入五成双", "down": "向零舍去",
-                  "up": "远离零进位", "floor": "向下舍入", "ceiling": "向上进位"}
-
-
-def word(key: str, **values: Any) -> str:
-    """The report's wording for ``key``, with ``{placeholders}`` filled in.
-
-    This is the translation hook: a catalogue may replace it, keeping the keys.
-    """
-    text = WORDS[key]
-    return text.format(**values) if values else text
+# How a rounding mode of the ruleset reads in a report.
+_ROUNDING_MODES = {"half_up": N_("round half up"), "half_even": N_("round half to even"),
+                   "down": N_("round toward zero"), "up": N_("round away from zero"),
+                   "floor": N_("round down"), "ceiling": N_("round up")}
 
 
 # --- values as people read them -------------------------------------------------------------
@@ -139,12 +41,12 @@ def amount(value: Any, type_: Type) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return word("true") if value else word("false")
+        return _("yes") if value else _("no")
     if isinstance(value, str):
         return value  # enum values and codes read best without quotes
     text = display(value, type_)
     if type_.kind == "money" and isinstance(value, Decimal):
-        return f"{text} {word('yuan')}"
+        return f"{text} {_('yuan')}"
     return text
 
 
@@ -155,7 +57,7 @@ def wan(value: Any, type_: Type) -> str | None:
     if abs(value) < 10_000:
         return None
     shown = (value / 10_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return word("wan_yuan", value=f"{shown:,f}")
+    return _("about {value} × 10,000 yuan").format(value=f"{shown:,f}")
 
 
 def signed(value: Any, type_: Type) -> str:
@@ -170,43 +72,84 @@ def node_value(node: TraceNode) -> str:
     """The value of a trace node; a per-record node reads ``5 条记录``."""
     if node.records is not None and node.check is not None:
         failed = sum(not item["value"] for item in node.records)
-        return word("records_failed" if failed else "records_passed", count=len(node.records), failed=failed)
+        if failed:
+            return _("{failed} of {count} records failed").format(count=len(node.records), failed=failed)
+        return _("all {count} records passed").format(count=len(node.records))
     if node.records is not None:
-        return word("record_count", count=len(node.records))
+        return _("{count} records").format(count=len(node.records))
     if node.check is not None:
-        return word("passed") if node.check["passed"] else word("failed")
+        return _("passed") if node.check["passed"] else _("failed")
     return amount(node.value, node.type)
 
 
 def item_value(node: TraceNode, item: dict) -> str:
     """One record's value of a per-record node."""
     if node.kind == "check":
-        return "✓ " + word("passed") if item["value"] else "✗ " + word("failed")
+        return "✓ " + _("passed") if item["value"] else "✗ " + _("failed")
     return amount(item["value"], node.type)
 
 
 def kind_word(kind: str) -> str:
-    return word({"fact": "fact", "input": "input", "parameter": "parameter", "rule": "rule",
-                 "check": "check", "table": "table_kind"}.get(kind, "rule"))
+    """What a trace node is: 事实, 参数, 规则, 检查, 参数表 ..."""
+    if kind == "table":
+        return _("Parameter table")
+    return kind_name(kind if kind in ("fact", "input", "parameter", "rule", "check") else "rule")
 
 
-def severity_word(severity: str) -> str:
-    return word("severity_warning") if severity == "warning" else word("severity_error")
+def check_heads() -> list[str]:
+    """The column heads of a table of checks."""
+    return [_("Status"), _("Check"), _("Requirement"), _("Left side"), _("Right side"), _("Difference"),
+            _("Clause")]
+
+
+def fact_heads() -> list[str]:
+    """The column heads of the table of facts and parameters used."""
+    return [_("ID"), _("Name"), _("Value"), _("Kind"), _("Source"), _("Clause")]
+
+
+def table_heads() -> list[str]:
+    """The column heads of the table of look-ups."""
+    return [_("Table"), _("Key"), _("Value"), _("Clause")]
+
+
+def html_language() -> str:
+    """The ``lang`` of an HTML page in the language spoken here."""
+    return "zh-CN" if get_language() == "zh" else "en"
+
+
+def generated_by() -> str:
+    """The report's last line."""
+    return _("Generated by rulesengine from the ruleset and the facts; the same ruleset and facts "
+             "give exactly the same content.")
+
+
+def skipped_text(cause: str | None) -> str:
+    """A result not computed, and why."""
+    if not cause:
+        return _("Not computed")
+    return _("not computed: {cause}, which it depends on, failed").format(cause=cause)
+
+
+def checked_text(check: CheckResult) -> str:
+    """``检查 3 条记录，1 条未通过`` for a per-record check."""
+    return _("{checked} records checked, {failed} failed").format(checked=check.checked,
+                                                                  failed=len(check.records or ()))
 
 
 def period_text(meta: Metadata) -> str:
     if meta.effective_from == date.min:
         return "—"
     if meta.effective_to is None:
-        return f"{meta.effective_from} {word('open_end')}"
-    return word("period", start=meta.effective_from, end=meta.effective_to)
+        return _("{start} onwards (no end date)").format(start=meta.effective_from)
+    return _("{start} to {end}").format(start=meta.effective_from, end=meta.effective_to)
 
 
 def rounding_text(node: TraceNode) -> str | None:
     if not node.rounding:
         return None
-    mode = ROUNDING_MODES.get(node.rounding["mode"], node.rounding["mode"])
-    return word("rounding_text", places=node.rounding["places"], mode=mode,
+    mode = node.rounding["mode"]
+    mode = _(_ROUNDING_MODES[mode]) if mode in _ROUNDING_MODES else mode
+    return _("to {places} decimal places, {mode}; before rounding {before}").format(places=node.rounding["places"], mode=mode,
                 before=grouped(node.rounding["before"]))
 
 
@@ -226,16 +169,16 @@ def lookup_text(lookup: dict) -> str:
 
 
 def branch_text(branch: dict) -> str:
-    return word("branch_text", condition=branch["condition"],
-                value=word("true") if branch["value"] else word("false"),
-                taken=word("branch_then") if branch["taken"] == "then" else word("branch_else"))
+    return _("{condition} is {value}: the {taken} branch is taken").format(condition=branch["condition"],
+                value=_("yes") if branch["value"] else _("no"),
+                taken=branch["taken"])  # then / else: the formula's own keywords
 
 
 def aggregate_text(aggregate: dict) -> str:
     field = f".{aggregate['field']}" if aggregate["field"] else ""
     where = f" where {aggregate['where']}" if aggregate["where"] else ""
     expression = f"{aggregate['function']}({aggregate['collection']}{field}{where})"
-    return word("aggregate_text", expression=expression,
+    return _("{expression} = {value} (over {count} records)").format(expression=expression,
                 value=amount(aggregate["value"], aggregate["type"]), count=aggregate["records"])
 
 
@@ -256,7 +199,7 @@ def sides_text(sides: tuple | None, difference: Any, type_: Type | None) -> Side
     if difference is not None:
         diff = signed(difference, type_ if type_.kind != "date" else Type("integer"))
         if type_.kind == "date":
-            diff += " 天"
+            diff = _("{value} days").format(value=diff)
     return Sides(amount(sides[0], type_), amount(sides[1], type_), diff)
 
 
@@ -296,28 +239,28 @@ class Explanation:
     def header(self) -> list[tuple[str, str]]:
         """(word, text) rows describing the document and the evaluation."""
         meta = self.meta
-        rows = [(word("document_number"), meta.document_number)]
+        rows = [(_("Document number"), meta.document_number)]
         if self.evaluation.scope is not None:
             rows.insert(0, (self.scope_label(), str(self.evaluation.scope[1])))
         if meta.issuer:
-            rows.append((word("issuer"), "、".join(meta.issuer)))
+            rows.append((_("Issued by"), "、".join(meta.issuer)))
         if meta.issued:
-            rows.append((word("issued"), meta.issued.isoformat()))
-        rows.append((word("effective"), period_text(meta)))
-        rows.append((word("as_of"), self.evaluation.as_of.isoformat() if self.evaluation.as_of
-                     else word("as_of_none")))
+            rows.append((_("Issue date"), meta.issued.isoformat()))
+        rows.append((_("In force"), period_text(meta)))
+        rows.append((_("As-of date"), self.evaluation.as_of.isoformat() if self.evaluation.as_of
+                     else _("none (the facts give no clearing year, the ruleset no date in force)")))
         source = self.fact_source()
         if source:
-            rows.append((word("facts_source"), source))
-        rows.append((word("ruleset_file"), meta.file))
+            rows.append((_("Facts from"), source))
+        rows.append((_("Ruleset file"), meta.file))
         for module in self.ruleset.modules.values():
-            rows.append((word("modules"), f"{module.title}（{module.document_number}）"))
+            rows.append((_("Shared module included"), f"{module.title}（{module.document_number}）"))
         return rows
 
     def scope_label(self) -> str:
         """What the record an evaluation is scoped to is: its collection's label, or 记录."""
         entity = self.ruleset.entities.get(self.evaluation.scope[0] or "")
-        return entity.label if entity is not None else word("record")
+        return entity.label if entity is not None else _("Record")
 
     def own(self, decl) -> bool:
         """Whether ``decl`` has one value here: top-level, or of the record in scope."""
@@ -335,11 +278,11 @@ class Explanation:
         passes the facts file's path or "example NAME" (in the language of its messages).
         """
         if not source:
-            return word("source_ruleset")
+            return _("set by the ruleset")
         for name, example in self.ruleset.examples.items():
             if source in (f"example {name}", _("example {name}").format(name=name)):
-                return word("source_example", name=name, label=example.label)
-        return word("source_file", path=printable(source))  # a file name may hold any byte
+                return _("example {name} of the ruleset ({label})").format(name=name, label=example.label)
+        return _("facts file {path}").format(path=printable(source))  # a file name may hold any byte
 
     def node_source(self, node: TraceNode) -> str:
         """Where the value of a fact or parameter node came from."""
@@ -350,8 +293,8 @@ class Explanation:
         if isinstance(decl, Parameter) and decl.dated and as_of is not None:
             chosen = decl.value_on(as_of)
             if chosen is not None:
-                return word("source_dated", start=chosen.start, as_of=as_of)
-        text = word("source_ruleset")
+                return _("set by the ruleset: the value in force from {start} (as of {as_of})").format(start=chosen.start, as_of=as_of)
+        text = _("set by the ruleset")
         return f"{text}（{node.span}）" if node.span else text
 
     # --- results and checks ---------------------------------------------------------------
@@ -367,7 +310,7 @@ class Explanation:
     def checks_summary(self) -> str:
         total = len(self.evaluation.checks)
         failed = len(self.evaluation.failed_checks)
-        return word("checks_summary", total=total, passed=total - failed, failed=failed)
+        return _("{total} in all, {passed} passed, {failed} failed").format(total=total, passed=total - failed, failed=failed)
 
     def record_failures(self, check: CheckResult) -> list[tuple[str, Sides | None]]:
         return [(str(r.key), sides_text(r.sides, r.difference, check.side_type))
@@ -381,39 +324,39 @@ class Explanation:
         """(word, text, is_code) lines shown under a node, in reading order."""
         lines: list[tuple[str, str, bool]] = []
         if node.formula:
-            lines.append((word("formula") if node.kind == "rule" else word("condition"),
+            lines.append((_("Formula") if node.kind == "rule" else _("Condition"),
                           " ".join(node.formula.split()), True))
             named = self.named_formula(node)
             if named:
-                lines.append((word("formula_named"), named, False))
+                lines.append((_("Formula (with names)"), named, False))
         if node.substituted is not None:
-            lines.append((word("substituted"), node.substituted, True))
+            lines.append((_("Values substituted"), node.substituted, True))
         for lookup in node.lookups:
-            lines.append((word("lookup"), f"{lookup_text(lookup)}（{lookup['reference']}）", False))
+            lines.append((_("Look-up"), f"{lookup_text(lookup)}（{lookup['reference']}）", False))
         for branch in node.branches:
-            lines.append((word("branch"), branch_text(branch), False))
+            lines.append((_("Branch"), branch_text(branch), False))
         for aggregate in node.aggregates:
-            lines.append((word("aggregate"), aggregate_text(aggregate), False))
+            lines.append((_("Aggregate"), aggregate_text(aggregate), False))
         text = rounding_text(node)
         if text:
-            lines.append((word("rounding"), text, False))
+            lines.append((_("Rounding"), text, False))
         if node.check and not node.check["passed"]:
-            lines.append((word("message"), node.check["message"], False))
+            lines.append((_("Requirement"), node.check["message"], False))
             sides = sides_text(tuple(node.check["sides"]), node.check["difference"],
                                node.check["side_type"]) if "sides" in node.check else None
             if sides:
-                lines.append((word("left"), sides.left, False))
-                lines.append((word("right"), sides.right, False))
+                lines.append((_("Left side"), sides.left, False))
+                lines.append((_("Right side"), sides.right, False))
                 if sides.difference:
-                    lines.append((word("difference"), sides.difference, False))
+                    lines.append((_("Difference"), sides.difference, False))
         if node.kind in ("fact", "parameter"):
-            lines.append((word("source"), self.node_source(node), False))
+            lines.append((_("Source"), self.node_source(node), False))
         if node.note:
-            lines.append((word("note"), node.note, False))
+            lines.append((_("Note"), node.note, False))
         for reading in self.readings(node.id):
-            lines.append((word("reading"), reading, False))
+            lines.append((_("Reading of the text"), reading, False))
         if node.span and node.kind in ("rule", "check"):
-            lines.append((word("defined_at"), str(node.span), False))
+            lines.append((_("Defined at"), str(node.span), False))
         return lines
 
     def readings(self, node_id: str) -> list[str]:
@@ -492,7 +435,7 @@ class Explanation:
         return [_problem(e) for e in self.evaluation.errors]
 
     def skipped(self) -> list[tuple[str, str]]:
-        return [(node, word("skipped_because", cause=cause))
+        return [(node, skipped_text(cause))
                 for node, cause in self.evaluation.skipped.items()]
 
     def label(self, decl_id: str) -> str:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from ..core.errors import ToolFailedError, ToolMissingError, UnknownTargetError, did_you_mean
 from ..evaluate.evaluator import Program
-from .explanation import kind_word, period_text, word
-from ..core.i18n import _
+from .explanation import html_language, kind_word, period_text
+from ..core.i18n import _, library_detail, report_wording
 from ..check.model import Declaration, Entity
 
 FONT = "Noto Sans CJK SC,Source Han Sans SC,Microsoft YaHei,sans-serif"
@@ -126,7 +126,7 @@ def _tooltip(view: GraphView, node: str) -> str:
     if formula:
         parts.append(" ".join(formula.split()))
     if decl.module:
-        parts.append(f"module {decl.module}")
+        parts.append(_("module {id}").format(id=decl.module))
     return "\n".join(parts)
 
 
@@ -135,6 +135,7 @@ def _dot_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+@report_wording()
 def render_dot(view: GraphView) -> str:
     """The graph in Graphviz's DOT language."""
     lines = ["digraph ruleset {",
@@ -261,7 +262,7 @@ def render_svg(view: GraphView) -> str:
         done = subprocess.run([dot, "-Tsvg"], input=render_dot(view).encode("utf-8"),
                               capture_output=True, timeout=120, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ToolFailedError(_("running '{program}' failed: {reason}").format(program=dot, reason=exc),
+        raise ToolFailedError(_("running '{program}' failed: {reason}").format(program=dot, reason=library_detail(exc)),
                               hint=_("check the Graphviz installation, or use --format dot")) from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip()
@@ -282,7 +283,11 @@ def inline_svg(svg: str) -> str:
 
 def render_graph_html(view: GraphView) -> str:
     """A self-contained HTML page: the title, a legend and the SVG drawing."""
-    svg = inline_svg(render_svg(view))
+    return _graph_page(view, inline_svg(render_svg(view)))
+
+
+@report_wording()
+def _graph_page(view: GraphView, svg: str) -> str:
     meta = view.program.ruleset.meta
     e = lambda text: html.escape(str(text), quote=True)  # noqa: E731
     legend = "".join(
@@ -291,20 +296,21 @@ def render_graph_html(view: GraphView) -> str:
     targets = ""
     if view.targets:
         names = "、".join(f"{view.decl(t).label}（{t}）" for t in view.targets)
-        targets = f'<p class="targets">{e(word("graph_targets"))}：{e(names)}</p>'
+        targets = (f'<p class="targets">{e(_("Targets highlighted, with what they depend on"))}：'
+                   f'{e(names)}</p>')
     return "\n".join([
-        "<!DOCTYPE html>", '<html lang="zh-CN">', "<head>", '<meta charset="utf-8">',
+        "<!DOCTYPE html>", f'<html lang="{html_language()}">', "<head>", '<meta charset="utf-8">',
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         'style-src \'unsafe-inline\'; img-src data:">',
-        f"<title>{e(meta.title)} — {e(word('graph'))}</title>",
+        f"<title>{e(meta.title)} — {e(_('Dependency graph'))}</title>",
         "<style>body{margin:24px;font:14px/1.5 \"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;"
         "color:#1d2733}h1{font-size:22px;margin:0 0 4px}.meta{color:#5b6673;margin:0 0 8px}"
         ".key{display:inline-block;border:1px solid;border-radius:4px;padding:0 8px;margin-right:6px}"
         ".targets{color:#c62828}.drawing{overflow:auto;border:1px solid #d9dee5;padding:8px}"
         "svg{max-width:none;height:auto}@media print{.drawing{overflow:visible;border:none}}</style>",
         "</head>", "<body>",
-        f"<h1>{e(meta.title)} — {e(word('graph'))}</h1>",
-        f'<p class="meta">{e(meta.document_number)} · {e(word("effective"))} {e(period_text(meta))} · '
+        f"<h1>{e(meta.title)} — {e(_('Dependency graph'))}</h1>",
+        f'<p class="meta">{e(meta.document_number)} · {e(_("In force"))} {e(period_text(meta))} · '
         f"{e(meta.file)}</p>",
         f'<p class="legend">{legend}</p>', targets,
         f'<div class="drawing">{svg}</div>', "</body>", "</html>"]) + "\n"

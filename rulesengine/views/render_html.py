@@ -20,7 +20,9 @@ import html
 from ..core.datatypes import TEXT, Type
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, grouped,
-                          item_value, kind_word, node_value, severity_word, wan, word)
+                          check_heads, checked_text, fact_heads, generated_by, html_language, item_value, kind_word, node_value,
+                          skipped_text, table_heads, wan)
+from ..core.i18n import _, report_wording, severity_name
 from ..evaluate.trace import TraceNode
 from .forest import Forest
 
@@ -36,6 +38,7 @@ def e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+@report_wording()
 def render_html(program: Program, evaluation: Evaluation) -> str:
     """The report as one HTML document (a string ending with a newline).
 
@@ -47,12 +50,12 @@ def render_html(program: Program, evaluation: Evaluation) -> str:
     meta = ex.meta
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="zh-CN">',
+        f'<html lang="{html_language()}">',
         "<head>",
         '<meta charset="utf-8">',
         CSP,
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_scope_title(ex)}{e(meta.title)} — {e(word('report'))}</title>",
+        f"<title>{_scope_title(ex)}{e(meta.title)} — {e(_('Calculation report'))}</title>",
         f"<style>{CSS}</style>",
         "</head>",
         "<body>",
@@ -66,7 +69,7 @@ def render_html(program: Program, evaluation: Evaluation) -> str:
         _facts(ex),
         _records(ex),
         "</main>",
-        f'<footer>{e(word("generated_by"))}</footer>',
+        f'<footer>{e(generated_by())}</footer>',
         f"<script>{SCRIPT}</script>",
         "</body>",
         "</html>",
@@ -77,7 +80,7 @@ def render_html(program: Program, evaluation: Evaluation) -> str:
 # --- header and toolbar ---------------------------------------------------------------------
 def _header(ex: Explanation) -> str:
     rows = "".join(f"<tr><th>{e(name)}</th><td>{e(text)}</td></tr>" for name, text in ex.header())
-    return (f'<header><p class="kicker">{e(word("report"))}</p>'
+    return (f'<header><p class="kicker">{e(_("Calculation report"))}</p>'
             f"<h1>{e(ex.meta.title)}</h1>"
             f'<table class="meta">{rows}</table></header>')
 
@@ -89,21 +92,21 @@ def _scope_title(ex: Explanation) -> str:
 
 def _toolbar() -> str:
     return ('<nav class="toolbar">'
-            f'<label for="q">{e(word("search_label"))}</label>'
-            f'<input id="q" type="search" placeholder="{e(word("search"))}" autocomplete="off">'
-            f'<span id="count" data-template="{e(word("matches"))}"></span>'
-            f'<button type="button" id="expand">{e(word("expand_all"))}</button>'
-            f'<button type="button" id="collapse">{e(word("collapse_all"))}</button>'
-            f'<span class="links"><a href="#results">{e(word("results"))}</a>'
-            f'<a href="#checks">{e(word("checks"))}</a><a href="#trace">{e(word("trace"))}</a>'
-            f'<a href="#facts">{e(word("facts"))}</a><a href="#records">{e(word("records"))}</a></span>'
+            f'<label for="q">{e(_("Search"))}</label>'
+            f'<input id="q" type="search" placeholder="{e(_("Search names, ids, clauses…"))}" autocomplete="off">'
+            f'<span id="count" data-template="{e(_("{count} matches"))}"></span>'
+            f'<button type="button" id="expand">{e(_("Expand all"))}</button>'
+            f'<button type="button" id="collapse">{e(_("Collapse all"))}</button>'
+            f'<span class="links"><a href="#results">{e(_("Results"))}</a>'
+            f'<a href="#checks">{e(_("Checks"))}</a><a href="#trace">{e(_("How it was computed"))}</a>'
+            f'<a href="#facts">{e(_("Facts and parameters used"))}</a><a href="#records">{e(_("Results by record"))}</a></span>'
             "</nav>")
 
 
 # --- results --------------------------------------------------------------------------------
 def _results(ex: Explanation) -> str:
     cards = [_card(ex, target) for target in ex.targets()]
-    return (f'<section id="results"><h2>{e(word("results"))}</h2>'
+    return (f'<section id="results"><h2>{e(_("Results"))}</h2>'
             f'<div class="cards">{"".join(cards)}</div></section>')
 
 
@@ -111,7 +114,7 @@ def _card(ex: Explanation, target: str) -> str:
     node = ex.nodes.get(target)
     if node is None:
         cause = ex.evaluation.skipped.get(target)
-        text = word("skipped_because", cause=cause) if cause else word("skipped")
+        text = skipped_text(cause)
         return (f'<div class="card fail" data-id="{e(target)}"><div class="card-label">'
                 f'{e(ex.label(target))}</div><div class="card-value">{e(text)}</div>'
                 f'<div class="card-meta"><code>{e(target)}</code></div></div>')
@@ -132,14 +135,14 @@ def _card(ex: Explanation, target: str) -> str:
             f'<div class="card-label">{e(node.label)}</div>'
             f'<div class="card-value">{e(node_value(node))}</div>{extra}'
             f'<div class="card-meta"><code>{e(node.id)}</code> · <span class="cite">{e(node.reference)}</span>'
-            f' · <a href="#n-{e(node.id)}">{e(word("trace"))}</a></div></div>')
+            f' · <a href="#n-{e(node.id)}">{e(_("How it was computed"))}</a></div></div>')
 
 
 def _record_list(node: TraceNode) -> str:
     rows = "".join(
         f'<tr class="{_item_class(node, item)}"><td>{e(item["key"])}</td>'
         f'<td class="num">{e(item_value(node, item))}</td></tr>' for item in node.records)
-    return (f'<table class="mini"><tr><th>{e(word("key"))}</th><th>{e(word("value"))}</th></tr>'
+    return (f'<table class="mini"><tr><th>{e(_("Key"))}</th><th>{e(_("Value"))}</th></tr>'
             f"{rows}</table>")
 
 
@@ -150,10 +153,10 @@ def _problems(ex: Explanation) -> str:
         items = [f"<li><pre>{e(text)}</pre></li>" for text in ex.errors()]
         items += [f"<li><code>{e(node)}</code> {e(ex.label(node))}：{e(text)}</li>"
                   for node, text in ex.skipped()]
-        parts.append(f'<div class="problems fail"><h3>{e(word("errors"))}</h3><ul>{"".join(items)}</ul></div>')
+        parts.append(f'<div class="problems fail"><h3>{e(_("Errors"))}</h3><ul>{"".join(items)}</ul></div>')
     if ex.warnings():
         items = "".join(f"<li><pre>{e(text)}</pre></li>" for text in ex.warnings())
-        parts.append(f'<div class="problems warn"><h3>{e(word("warnings"))}</h3><ul>{items}</ul></div>')
+        parts.append(f'<div class="problems warn"><h3>{e(_("Warnings"))}</h3><ul>{items}</ul></div>')
     return f'<section id="problems">{"".join(parts)}</section>' if parts else ""
 
 
@@ -162,22 +165,21 @@ def _checks(ex: Explanation) -> str:
     checks = ex.checks()
     if not checks:
         return ""
-    head = "".join(f"<th>{e(word(k))}</th>" for k in
-                   ("status", "check", "message", "left", "right", "difference", "citation"))
+    head = "".join(f"<th>{e(word)}</th>" for word in check_heads())
     rows = "".join(_check_row(ex, check) for check in checks)
-    return (f'<section id="checks"><h2>{e(word("checks"))}</h2>'
+    return (f'<section id="checks"><h2>{e(_("Checks"))}</h2>'
             f'<p class="summary">{e(ex.checks_summary())}</p>'
             f'<table class="checks"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></section>')
 
 
 def _check_row(ex: Explanation, check: CheckResult) -> str:
-    status = word("passed") if check.passed else f"{word('failed')}（{severity_word(check.severity)}）"
+    status = _("passed") if check.passed else f"{_('failed')}（{severity_name(check.severity)}）"
     css = "pass" if check.passed else _fail_class(check.severity)
     sides = check_sides(check) if not check.passed else None
     cells = _sides_cells(sides)
     detail = ""
     if check.records is not None and check.checked is not None:
-        detail = f'<div class="sub">{e(word("checked_records", checked=check.checked, failed=len(check.records)))}</div>'
+        detail = f'<div class="sub">{e(checked_text(check))}</div>'
     search = f"{check.id} {check.label} {check.reference} {check.message}".lower()
     row = (f'<tr class="{css}" data-id="{e(check.id)}" data-search="{e(search)}">'
            f'<td class="status">{"✓" if check.passed else "✗"} {e(status)}</td>'
@@ -185,7 +187,7 @@ def _check_row(ex: Explanation, check: CheckResult) -> str:
            f"<td>{e(check.message)}</td>{cells}<td class=\"cite\">{e(check.reference)}</td></tr>")
     for key, record_sides in ex.record_failures(check):
         row += (f'<tr class="{css} record" data-search="{e((check.id + " " + key).lower())}">'
-                f'<td></td><td colspan="2">{e(word("key"))} <code>{e(key)}</code></td>'
+                f'<td></td><td colspan="2">{e(_("Key"))} <code>{e(key)}</code></td>'
                 f"{_sides_cells(record_sides)}<td></td></tr>")
     return row
 
@@ -205,7 +207,7 @@ def _fail_class(severity: str) -> str:
 def _trace(ex: Explanation) -> str:
     forest = Forest(t for t in ex.targets() if t in ex.nodes)
     trees = [_node(ex, ex.nodes[target], 0, forest) for target in forest]
-    return (f'<section id="trace"><h2>{e(word("trace"))}</h2><p class="hint">{e(word("trace_hint"))}</p>'
+    return (f'<section id="trace"><h2>{e(_("How it was computed"))}</h2><p class="hint">{e(_("Click an item to open or close it; printing opens them all."))}</p>'
             f'<div class="tree">{"".join(trees)}</div></section>')
 
 
@@ -233,7 +235,7 @@ def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest) -> str:
                f'<span class="badge">{e(kind_word(node.kind))}</span> '
                f'<span class="cite">{e(node.reference)}</span></summary>')
     if cut or (repeated and node.kind in ("rule", "check")):
-        see = word("continued") if cut else word("see_above")
+        see = _("nested too deep, continued below") if cut else _("see above")
         body = f'<p class="see"><a href="#n-{e(node.id)}">{e(see)}</a></p>'
     else:
         body = _details(ex, node)
@@ -250,7 +252,7 @@ def _details(ex: Explanation, node: TraceNode) -> str:
     rows = []
     for name, text, code in ex.details(node):
         shown = f"<code>{e(text)}</code>" if code else e(text)
-        css = ' class="bad"' if name in (word("message"), word("difference")) else ""
+        css = ' class="bad"' if name in (_("Requirement"), _("Difference")) else ""
         rows.append(f"<dt>{e(name)}</dt><dd{css}>{shown}</dd>")
     return f'<dl class="details">{"".join(rows)}</dl>' if rows else ""
 
@@ -258,13 +260,13 @@ def _details(ex: Explanation, node: TraceNode) -> str:
 def _records_of(ex: Explanation, node: TraceNode) -> str:
     """A per-record node's records: key, value, and how each was computed."""
     computed = node.kind in ("rule", "check")
-    head = [word("key"), word("value")] + ([word("substituted")] if computed else [])
+    head = [_("Key"), _("Value")] + ([_("Values substituted")] if computed else [])
     rounding = any("before_rounding" in item for item in node.records)
     if rounding:
-        head.append(word("rounding"))
+        head.append(_("Rounding"))
     sides = any("sides" in item for item in node.records)
     if sides:
-        head += [word("left"), word("right")]
+        head += [_("Left side"), _("Right side")]
         # a per-record check's node has no side type of its own (its check has no sides)
         side_type = node.check.get("side_type") or ex.ruleset.declarations[node.id].side_type or NUMBER
     rows = []
@@ -293,7 +295,7 @@ def _item_class(node: TraceNode, item: dict) -> str:
 # --- facts and per-record tables ------------------------------------------------------------
 def _facts(ex: Explanation) -> str:
     facts = ex.facts_used()
-    head = "".join(f"<th>{e(word(k))}</th>" for k in ("id", "label", "value", "kind", "source", "citation"))
+    head = "".join(f"<th>{e(word)}</th>" for word in fact_heads())
     rows = []
     for node in facts:
         search = f"{node.id} {node.label} {node.reference}".lower()
@@ -303,18 +305,18 @@ def _facts(ex: Explanation) -> str:
         rows.append(f'<tr data-search="{e(search)}"><td><code>{e(node.id)}</code></td><td>{e(node.label)}{note}</td>'
                     f'<td class="num">{value}</td><td>{e(kind_word(node.kind))}</td>'
                     f'<td>{e(ex.node_source(node))}</td><td class="cite">{e(node.reference)}</td></tr>')
-    parts = [f'<section id="facts"><h2>{e(word("facts"))}</h2>']
+    parts = [f'<section id="facts"><h2>{e(_("Facts and parameters used"))}</h2>']
     if rows:
         parts.append(f'<table class="facts"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>')
     lookups = ex.tables_used()
     if lookups:
-        head = "".join(f"<th>{e(word(k))}</th>" for k in ("table", "key", "value", "citation"))
+        head = "".join(f"<th>{e(word)}</th>" for word in table_heads())
         rows = "".join(
             f'<tr data-search="{e((l["table"] + " " + l["label"]).lower())}"><td>{e(l["label"])}'
             f'<div class="sub"><code>{e(l["table"])}</code></div></td><td>{e(amount(l["key"], TEXT))}</td>'
             f'<td class="num">{e(amount(l["value"], l["type"]))}</td><td class="cite">{e(l["reference"])}</td></tr>'
             for l in lookups)
-        parts.append(f'<h3>{e(word("tables"))}</h3><table class="facts"><thead><tr>{head}</tr></thead>'
+        parts.append(f'<h3>{e(_("Table look-ups"))}</h3><table class="facts"><thead><tr>{head}</tr></thead>'
                      f"<tbody>{rows}</tbody></table>")
     parts.append("</section>")
     return "".join(parts)
@@ -324,7 +326,7 @@ def _records(ex: Explanation) -> str:
     tables = ex.entity_tables()
     if not tables:
         return ""
-    return (f'<section id="records"><h2>{e(word("records"))}</h2>'
+    return (f'<section id="records"><h2>{e(_("Results by record"))}</h2>'
             + "".join(_entity_table(ex, table) for table in tables) + "</section>")
 
 
@@ -333,7 +335,7 @@ def _entity_table(ex: Explanation, table: EntityTable) -> str:
     head = f'<th>{e(ex.label(entity.id + "." + entity.key))}<div class="sub"><code>{e(entity.key)}</code></div></th>'
     columns = [c for c in table.columns if c.id != f"{entity.id}.{entity.key}"]
     for column in columns:
-        unit = f"（{word('yuan')}）" if column.type.kind == "money" else ""
+        unit = f"（{_('yuan')}）" if column.type.kind == "money" else ""
         head += (f'<th title="{e(column.reference)}">{e(column.label)}{e(unit)}'
                  f'<div class="sub"><code>{e(column.id.partition(".")[2])}</code></div></th>')
     cite = "<td></td>" + "".join(f'<td class="cite">{e(c.reference)}</td>' for c in columns)
@@ -352,7 +354,7 @@ def _entity_table(ex: Explanation, table: EntityTable) -> str:
             cells.append(f'<td class="num {css}"{title}>{e(text)}</td>')
         rows.append(f'<tr data-search="{e(str(key).lower())}"><th>{e(key)}</th>{"".join(cells)}</tr>')
     return (f'<h3>{e(entity.label)}（<code>{e(entity.collection)}</code>）'
-            f'<span class="count">{e(word("record_count", count=len(table.keys)))}</span></h3>'
+            f'<span class="count">{e(_("{count} records").format(count=len(table.keys)))}</span></h3>'
             f'<div class="scroll"><table class="entity" data-entity="{e(entity.id)}"><thead><tr>{head}</tr>'
             f'<tr class="cites">{cite}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 

@@ -15,7 +15,9 @@ import re
 from ..core.datatypes import TEXT
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
 from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, grouped,
-                          item_value, kind_word, node_value, severity_word, wan, word)
+                          check_heads, checked_text, fact_heads, generated_by, item_value, kind_word, node_value,
+                          skipped_text, table_heads, wan)
+from ..core.i18n import _, report_wording, severity_name
 from ..evaluate.trace import TraceNode
 from .forest import Forest
 
@@ -34,6 +36,7 @@ def code(text: object) -> str:
     return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
 
 
+@report_wording()
 def render_md(program: Program, evaluation: Evaluation) -> str:
     """The report as Markdown (a string ending with a newline).
 
@@ -42,15 +45,15 @@ def render_md(program: Program, evaluation: Evaluation) -> str:
         evaluation: an evaluation made with ``trace=True``.
     """
     ex = Explanation(program, evaluation)
-    lines = [f"# {md(ex.meta.title)} — {word('report')}", ""]
-    lines += _table([word("label"), word("value")], [[md(k), md(v)] for k, v in ex.header()])
+    lines = [f"# {md(ex.meta.title)} — {_('Calculation report')}", ""]
+    lines += _table([_("Name"), _("Value")], [[md(k), md(v)] for k, v in ex.header()])
     lines += _results(ex)
     lines += _problems(ex)
     lines += _checks(ex)
     lines += _trace(ex)
     lines += _facts(ex)
     lines += _records(ex)
-    lines += ["---", "", md(word("generated_by"))]
+    lines += ["---", "", md(generated_by())]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -69,12 +72,12 @@ def _value(node: TraceNode) -> str:
 
 # --- results --------------------------------------------------------------------------------
 def _results(ex: Explanation) -> list[str]:
-    lines = [f"## {word('results')}", ""]
+    lines = [f"## {_('Results')}", ""]
     for target in ex.targets():
         node = ex.nodes.get(target)
         if node is None:
             cause = ex.evaluation.skipped.get(target)
-            text = word("skipped_because", cause=cause) if cause else word("skipped")
+            text = skipped_text(cause)
             lines += [f"- **{md(ex.label(target))}**（{code(target)}）：{md(text)}", ""]
             continue
         failed = node.check is not None and not node.check["passed"]
@@ -91,7 +94,7 @@ def _results(ex: Explanation) -> list[str]:
             lines += ["", f"> {md(node.check['message'])}"]
         lines.append("")
         if node.records is not None:
-            lines += _table([md(word("key")), md(word("value"))],
+            lines += _table([md(_("Key")), md(_("Value"))],
                             [[md(item["key"]), md(item_value(node, item))] for item in node.records],
                             ["l", "r"])
     return lines
@@ -100,12 +103,12 @@ def _results(ex: Explanation) -> list[str]:
 def _problems(ex: Explanation) -> list[str]:
     lines = []
     if ex.errors() or ex.skipped():
-        lines += [f"## {word('errors')}", ""]
+        lines += [f"## {_('Errors')}", ""]
         lines += _block(ex.errors())
         lines += [f"- {code(node)} {md(ex.label(node))}：{md(text)}" for node, text in ex.skipped()]
         lines.append("")
     if ex.warnings():
-        lines += [f"## {word('warnings')}", ""]
+        lines += [f"## {_('Warnings')}", ""]
         lines += _block(ex.warnings())
     return lines
 
@@ -127,20 +130,20 @@ def _checks(ex: Explanation) -> list[str]:
     for check in checks:
         rows.append(_check_row(check))
         for key, sides in ex.record_failures(check):
-            rows.append(["", f"{md(word('key'))} {code(key)}", ""] + _sides_cells(sides) + [""])
-    head = [word(k) for k in ("status", "check", "message", "left", "right", "difference", "citation")]
-    return [f"## {word('checks')}", "", md(ex.checks_summary()), ""] + \
+            rows.append(["", f"{md(_('Key'))} {code(key)}", ""] + _sides_cells(sides) + [""])
+    head = check_heads()
+    return [f"## {_('Checks')}", "", md(ex.checks_summary()), ""] + \
         _table(head, rows, ["l", "l", "l", "r", "r", "r", "l"])
 
 
 def _check_row(check: CheckResult) -> list[str]:
     if check.passed:
-        status = f"✅ {word('passed')}"
+        status = f"✅ {_('passed')}"
     else:
-        status = f"❌ **{word('failed')}**（{severity_word(check.severity)}）"
+        status = f"❌ **{_('failed')}**（{severity_name(check.severity)}）"
     label = f"{md(check.label)}<br>{code(check.id)}"
     if check.records is not None and check.checked is not None:
-        label += "<br>" + md(word("checked_records", checked=check.checked, failed=len(check.records)))
+        label += "<br>" + md(checked_text(check))
     sides = check_sides(check) if not check.passed else None
     return [status, label, md(check.message)] + _sides_cells(sides) + [md(check.reference)]
 
@@ -154,7 +157,7 @@ def _sides_cells(sides: Sides | None) -> list[str]:
 
 # --- the trace ------------------------------------------------------------------------------
 def _trace(ex: Explanation) -> list[str]:
-    lines = [f"## {word('trace')}", ""]
+    lines = [f"## {_('How it was computed')}", ""]
     forest = Forest(t for t in ex.targets() if t in ex.nodes)
     for target in forest:
         _node(ex, ex.nodes[target], 0, forest, lines)
@@ -170,10 +173,10 @@ def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest, lines: l
             f"{md(kind_word(node.kind))} · {md(node.reference)}")
     children = ex.children(node)
     if node.id in forest.shown and node.kind in ("rule", "check"):
-        lines.append(f"{head}（{md(word('see_above'))}）")
+        lines.append(f"{head}（{md(_('see above'))}）")
         return
     if forest.cut(node.id, depth, bool(children)):
-        lines.append(f"{head}（{md(word('continued'))}）")
+        lines.append(f"{head}（{md(_('nested too deep, continued below'))}）")
         return
     forest.shown.add(node.id)
     lines.append(head)
@@ -181,10 +184,10 @@ def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest, lines: l
     for name, text, is_code in ex.details(node):
         lines.append(f"{inner}- {md(name)}：{code(text) if is_code else md(text)}")
     if node.records is not None:
-        lines.append(f"{inner}- {md(word('records'))}：")
+        lines.append(f"{inner}- {md(_('Results by record'))}：")
         for item in node.records:
             how = f" = {code(item['substituted'])}" if item.get("substituted") else ""
-            before = (f"（{md(word('rounding'))} {md(grouped(item['before_rounding']))}）"
+            before = (f"（{md(_('Rounding'))} {md(grouped(item['before_rounding']))}）"
                       if "before_rounding" in item else "")
             lines.append(f"{inner}  - {code(item['key'])}：{md(item_value(node, item))}{how}{before}")
     for child in children:
@@ -193,7 +196,7 @@ def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest, lines: l
 
 # --- facts and per-record tables ------------------------------------------------------------
 def _facts(ex: Explanation) -> list[str]:
-    lines = [f"## {word('facts')}", ""]
+    lines = [f"## {_('Facts and parameters used')}", ""]
     rows = []
     for node in ex.facts_used():
         money_wan = wan(node.value, node.type)
@@ -201,12 +204,12 @@ def _facts(ex: Explanation) -> list[str]:
         rows.append([code(node.id), md(node.label), value, md(kind_word(node.kind)),
                      md(ex.node_source(node)), md(node.reference)])
     if rows:
-        lines += _table([word(k) for k in ("id", "label", "value", "kind", "source", "citation")], rows,
+        lines += _table(fact_heads(), rows,
                         ["l", "l", "r", "l", "l", "l"])
     lookups = ex.tables_used()
     if lookups:
-        lines += [f"### {word('tables')}", ""]
-        lines += _table([word(k) for k in ("table", "key", "value", "citation")],
+        lines += [f"### {_('Table look-ups')}", ""]
+        lines += _table(table_heads(),
                         [[f"{md(l['label'])} {code(l['table'])}", md(amount(l["key"], TEXT)),
                           md(amount(l["value"], l["type"])), md(l["reference"])] for l in lookups],
                         ["l", "l", "r", "l"])
@@ -217,7 +220,7 @@ def _records(ex: Explanation) -> list[str]:
     tables = ex.entity_tables()
     if not tables:
         return []
-    lines = [f"## {word('records')}", ""]
+    lines = [f"## {_('Results by record')}", ""]
     for table in tables:
         lines += _entity_table(ex, table)
     return lines
@@ -228,7 +231,7 @@ def _entity_table(ex: Explanation, table: EntityTable) -> list[str]:
     columns = [c for c in table.columns if c.id != f"{entity.id}.{entity.key}"]
     head = [f"{md(ex.label(entity.id + '.' + entity.key))}<br>{code(entity.key)}"]
     for column in columns:
-        unit = f"（{word('yuan')}）" if column.type.kind == "money" else ""
+        unit = f"（{_('yuan')}）" if column.type.kind == "money" else ""
         head.append(f"{md(column.label + unit)}<br>{code(column.id.partition('.')[2])}")
     by_key = [{str(item["key"]): item for item in column.records} for column in columns]
     rows = []
@@ -243,6 +246,6 @@ def _entity_table(ex: Explanation, table: EntityTable) -> list[str]:
             failed = column.kind == "check" and not item["value"]
             cells.append(f"**{md(text)}**" if failed else md(text))
         rows.append(cells)
-    cites = [md(word("citation"))] + [md(c.reference) for c in columns]
-    return [f"### {md(entity.label)}（{code(entity.collection)}）· {md(word('record_count', count=len(table.keys)))}", ""] + \
+    cites = [md(_("Clause"))] + [md(c.reference) for c in columns]
+    return [f"### {md(entity.label)}（{code(entity.collection)}）· {md(_('{count} records').format(count=len(table.keys)))}", ""] + \
         _table(head, rows + [cites], ["l"] + ["r"] * len(columns))

@@ -11,15 +11,16 @@ from typing import Any
 
 from ..core.datatypes import Type
 from ..core.output import formula_safe
-from .explanation import word
+from ..core.i18n import N_, _
 
 MONEY_FORMAT = "#,##0.00"
 RATE_FORMAT = "0.00%"
 INTEGER_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
 
-TYPE_WORDS = {"money": "金额（元）", "rate": "比例", "number": "数值", "integer": "整数",
-              "boolean": "是/否", "date": "日期", "text": "文本"}
+# how a value type reads in a sheet's type column
+_TYPES = {"money": N_("amount (yuan)"), "rate": N_("rate"), "number": N_("number"),
+          "integer": N_("integer"), "boolean": N_("yes/no"), "date": N_("date"), "text": N_("text")}
 FAIL_FILL = "FDECEA"
 WARN_FILL = "FFF4DC"
 HEAD_FILL = "EEF1F5"
@@ -46,7 +47,7 @@ def number_format(type_: Type | None) -> str | None:
 def cell_value(value: Any, type_: Type | None) -> Any:
     """A typed value as a cell value: numbers stay numbers, booleans read 是/否."""
     if isinstance(value, bool):
-        return word("true") if value else word("false")
+        return _("yes") if value else _("no")
     if isinstance(value, Decimal):
         if type_ is not None and type_.kind == "integer" and value == value.to_integral_value():
             return int(value)
@@ -61,12 +62,12 @@ def cell_value(value: Any, type_: Type | None) -> Any:
 def type_word(type_: Type) -> str:
     if type_.kind == "enum":
         return type_.enum or "enum"
-    return TYPE_WORDS.get(type_.kind, type_.kind)
+    return _(_TYPES[type_.kind]) if type_.kind in _TYPES else type_.kind
 
 
 def column_label(label: str, type_: Type | None) -> str:
     """A column's header: its Chinese label, with the unit of an amount."""
-    return label + ("（元）" if type_ is not None and type_.kind == "money" else "")
+    return _("{label} (yuan)").format(label=label) if type_ is not None and type_.kind == "money" else label
 
 
 def neutralise_book(book) -> None:

@@ -19,17 +19,18 @@ import re
 
 from ..core.datatypes import Type
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
-from .explanation import Explanation, severity_word, word
+from ..core.i18n import _, report_wording, severity_name
+from .explanation import Explanation, checked_text, kind_word, skipped_text
 from ..check.model import Check, Input, Parameter, Rule, Table
 from ..core.output import write_atomic
 from .sheets import (FAIL_FILL, WARN_FILL, bold, cell_value, column_label, fill, fill_cell, grey, header,
                      neutralise_book, page, sheet_title, style_header, type_word, typed, widths, write_row)
 from ..core.source import text_width
 
-SHEET_WORDS = {"results": "计算结果", "inputs": "输入", "checks": "检查"}
 _BARE_NUMBER = re.compile(r"\(?-?[\d,]+(\.\d+)?%?\)?")
 
 
+@report_wording()
 def build_workbook(program: Program, evaluation: Evaluation):
     """The workbook (an ``openpyxl.Workbook``) for an evaluation made with ``trace=True``."""
     from openpyxl import Workbook
@@ -38,11 +39,12 @@ def build_workbook(program: Program, evaluation: Evaluation):
     book = Workbook()
     book.properties.creator = "rulesengine"
     scope = f"{ex.scope_label()} {evaluation.scope[1]} " if evaluation.scope is not None else ""
-    book.properties.title = f"{scope}{ex.meta.title} 清算明细"
+    book.properties.title = scope + _title(ex)
+    used: set[str] = set()
     _results_sheet(book.active, ex)
-    _inputs_sheet(book.create_sheet(SHEET_WORDS["inputs"]), ex)
-    _checks_sheet(book.create_sheet(SHEET_WORDS["checks"]), ex)
-    used = set(SHEET_WORDS.values())
+    book.active.title = sheet_title(_("Results"), used)
+    _inputs_sheet(book.create_sheet(sheet_title(_("Inputs"), used)), ex)
+    _checks_sheet(book.create_sheet(sheet_title(_("Checks"), used)), ex)
     for entity in program.ruleset.entities.values():
         if entity.collection in evaluation.values:
             title = sheet_title(f"{entity.label}", used)
@@ -63,10 +65,9 @@ def write_workbook(program: Program, evaluation: Evaluation, path: str) -> None:
 
 # --- sheets ---------------------------------------------------------------------------------
 def _results_sheet(sheet, ex: Explanation) -> None:
-    sheet.title = SHEET_WORDS["results"]
     row = _title_block(sheet, ex)
-    head = ["序号", word("id"), word("label"), word("value"), "类型", word("formula"),
-            word("substituted"), word("citation"), word("note")]
+    head = [_("No."), _("ID"), _("Name"), _("Value"), _("Type"), _("Formula"),
+            _("Values substituted"), _("Clause"), _("Note")]
     header_row = row
     header(sheet, row, head)
     decls = ex.ruleset.declarations
@@ -82,7 +83,7 @@ def _results_sheet(sheet, ex: Explanation) -> None:
         value = ex.evaluation.values.get(decl.id)
         note = decl.note or ""
         if decl.id in ex.evaluation.skipped:
-            note = word("skipped_because", cause=ex.evaluation.skipped[decl.id])
+            note = skipped_text(ex.evaluation.skipped[decl.id])
         substituted = node.substituted if node else None
         if substituted and _BARE_NUMBER.fullmatch(substituted):
             substituted = None  # a sum(...) alone: the value itself, which must stay a number
@@ -93,17 +94,17 @@ def _results_sheet(sheet, ex: Explanation) -> None:
         typed(sheet.cell(row, 4), value, decl.type)
     sheet.freeze_panes = sheet.cell(header_row + 1, 4)
     row += 2
-    sheet.cell(row, 2, "经办人：")
-    sheet.cell(row, 4, "复核人：")
-    sheet.cell(row, 6, "日期：")
+    sheet.cell(row, 2, _("Prepared by:"))
+    sheet.cell(row, 4, _("Checked by:"))
+    sheet.cell(row, 6, _("Date:"))
     page(sheet, header_row)
     widths(sheet, {1: 6, 2: 28, 3: 36, 4: 20, 5: 12, 6: 48, 7: 48, 8: 26, 9: 40})
 
 
 def _inputs_sheet(sheet, ex: Explanation) -> None:
     row = 1
-    head = [word("id"), word("label"), word("kind"), word("value"), "类型", word("source"),
-            word("citation"), word("note")]
+    head = [_("ID"), _("Name"), _("Kind"), _("Value"), _("Type"), _("Source"),
+            _("Clause"), _("Note")]
     header(sheet, row, head)
     for decl in ex.ruleset.declarations.values():
         if not isinstance(decl, (Input, Parameter)) or not ex.own(decl):
@@ -112,7 +113,7 @@ def _inputs_sheet(sheet, ex: Explanation) -> None:
             continue
         row += 1
         node = ex.nodes.get(decl.id)
-        kind = word("parameter") if node is not None and node.kind == "parameter" else word("fact")
+        kind = kind_word("parameter" if node is not None and node.kind == "parameter" else "fact")
         source = ex.node_source(node) if node is not None else ""
         write_row(sheet, row, [decl.id, decl.label, kind, None, type_word(decl.type), source,
                                 ex.ruleset.reference(decl), decl.note or ""])
@@ -120,10 +121,10 @@ def _inputs_sheet(sheet, ex: Explanation) -> None:
     tables = [d for d in ex.ruleset.declarations.values() if isinstance(d, Table)]
     if tables:
         row += 2
-        sheet.cell(row, 1, word("table_kind")).font = bold()
+        sheet.cell(row, 1, _("Parameter table")).font = bold()
         row += 1
-        header(sheet, row, [word("id"), word("label"), word("key"), word("value"), "类型",
-                             "", word("citation"), word("note")])
+        header(sheet, row, [_("ID"), _("Name"), _("Key"), _("Value"), _("Type"),
+                             "", _("Clause"), _("Note")])
         for table in tables:
             for key, value in table.rows.items():
                 row += 1
@@ -138,14 +139,14 @@ def _inputs_sheet(sheet, ex: Explanation) -> None:
 
 
 def _checks_sheet(sheet, ex: Explanation) -> None:
-    head = [word("id"), word("label"), "严重程度", word("status"), "记录", word("left"),
-            word("right"), word("difference"), word("message"), word("citation")]
+    head = [_("ID"), _("Name"), _("Severity"), _("Status"), _("Record"), _("Left side"),
+            _("Right side"), _("Difference"), _("Requirement"), _("Clause")]
     header(sheet, 1, head)
     row = 1
     for check in ex.checks():
         row += 1
-        status = word("passed") if check.passed else word("failed")
-        write_row(sheet, row, [check.id, check.label, severity_word(check.severity), status,
+        status = _("passed") if check.passed else _("failed")
+        write_row(sheet, row, [check.id, check.label, severity_name(check.severity), status,
                                 _record_summary(check), None, None, None, check.message,
                                 check.reference])
         _sides(sheet, row, check.sides, check.difference, check.side_type)
@@ -153,8 +154,8 @@ def _checks_sheet(sheet, ex: Explanation) -> None:
             fill(sheet, row, len(head), WARN_FILL if check.severity == "warning" else FAIL_FILL)
         for failure in check.records or ():
             row += 1
-            write_row(sheet, row, [check.id, check.label, severity_word(check.severity),
-                                    word("failed"), cell_value(failure.key, None)])
+            write_row(sheet, row, [check.id, check.label, severity_name(check.severity),
+                                    _("failed"), cell_value(failure.key, None)])
             _sides(sheet, row, failure.sides, failure.difference, check.side_type)
             fill(sheet, row, len(head), WARN_FILL if check.severity == "warning" else FAIL_FILL)
     sheet.freeze_panes = "C2"
@@ -165,7 +166,7 @@ def _checks_sheet(sheet, ex: Explanation) -> None:
 def _record_summary(check: CheckResult) -> str:
     if check.records is None or check.checked is None:
         return ""
-    return word("checked_records", checked=check.checked, failed=len(check.records))
+    return checked_text(check)
 
 
 def _sides(sheet, row: int, sides, difference, type_: Type | None) -> None:
@@ -191,24 +192,24 @@ def _collection_sheet(sheet, ex: Explanation, entity) -> None:
                for decl in (decls[f"{entity.id}.{n}"] for n in names) if decl.id in values]
     parent = ex.ruleset.entities.get(entity.parent) if entity.parent else None
     if parent is not None and parent.collection in values and records.parent_rows \
-            and not any(name == entity.parent for _, name, *_ in columns):
+            and not any(name == entity.parent for _label, name, *_rest in columns):
         parent_keys = values[parent.collection].keys
         column = (f"{parent.label}{ex.label(parent.id + '.' + parent.key)}", entity.parent,
                   ex.ruleset.reference(parent), [parent_keys[r] for r in records.parent_rows],
                   None, None)
         columns.insert(1, column)
-    for col, (label, name, citation, _, _, _) in enumerate(columns, start=1):
+    for col, (label, name, citation, *_rest) in enumerate(columns, start=1):
         sheet.cell(1, col, label)
         sheet.cell(2, col, name).font = grey()
         sheet.cell(3, col, citation).font = grey()
     style_header(sheet, 1, len(columns))
     for index in range(len(records.keys)):
         row = 4 + index
-        for col, (_, _, _, column_values, type_, check) in enumerate(columns, start=1):
+        for col, (*_head, column_values, type_, check) in enumerate(columns, start=1):
             value = column_values[index]
             cell = sheet.cell(row, col)
             if check is not None:
-                cell.value = word("passed") if value else word("failed")
+                cell.value = _("passed") if value else _("failed")
                 if not value:
                     fill_cell(cell, WARN_FILL if check.severity == "warning" else FAIL_FILL)
             else:
@@ -216,12 +217,16 @@ def _collection_sheet(sheet, ex: Explanation, entity) -> None:
     sheet.freeze_panes = "B4"
     page(sheet, 1, last_header=3)
     widths(sheet, {col: min(40, max(10, text_width(label) + 4))
-                    for col, (label, *_) in enumerate(columns, start=1)})
+                    for col, (label, *_rest) in enumerate(columns, start=1)})
 
 
 # --- cells ----------------------------------------------------------------------------------
+def _title(ex: Explanation) -> str:
+    return _("{title}: clearing details").format(title=ex.meta.title)
+
+
 def _title_block(sheet, ex: Explanation) -> int:
-    sheet.cell(1, 1, f"{ex.meta.title} 清算明细").font = bold(14)
+    sheet.cell(1, 1, _title(ex)).font = bold(14)
     row = 2
     for name, text in ex.header():
         sheet.cell(row, 1, name).font = grey()
