@@ -203,6 +203,9 @@ def good_cases(tmp: pathlib.Path) -> dict[str, list[list[str]]]:
         "batch": [[zibo, *tables["zibo"], "-o", str(out / "zibo.xlsx"), "--pack", str(out / "pack")],
                   [zibo, *tables["zibo"], "-o", str(out / "zibo.csv"), "--traces", str(out / "traces")],
                   [sanya, *tables["sanya"], "-o", str(out / "sanya.xlsx"), "--pack", str(out / "sanya_pack")]],
+        "template": [[zibo, "--example", "-o", str(out / "输入模板.xlsx")],
+                     [sanya, "--example", "--format", "csv", "-o", str(out / "template_csv")]],
+        "new": [["weifang", "--from", zibo, "-o", str(out / "weifang")]],
     }
 
 
@@ -231,6 +234,9 @@ def bad_cases(tmp: pathlib.Path) -> dict[str, list[list[str]]]:
                   [sanya, *tables["bad"], "-o", str(out / "kept.xlsx"), "--keep-going"],
                   [sanya, "--table", missing, "-o", str(out / "m.csv")],
                   [sanya, *tables["sanya"], "-o", str(out / "o.csv"), "--collection", "nothing"]],
+        "template": [[missing, "-o", str(out / "t.xlsx")], [sanya, "-o", sanya], [bad_ruleset, "-o", str(out / "b.xlsx")]],
+        "new": [["weifang", "--from", missing, "-o", str(out / "w1")], ["weifang", "--from", sanya, "-o", str(out)]],
+        "serve": [[str(tmp / "no_such_folder")]],
     }
 
 
@@ -268,8 +274,9 @@ def test_the_detector():
 
 
 def test_every_command_has_its_cases(tmp_path):
-    """A new command gets good and bad cases here (its --help is swept without them)."""
-    assert set(good_cases(tmp_path)) == set(bad_cases(tmp_path)) == set(cli._COMMANDS)
+    """A new command gets good and bad cases here (its --help is swept without them). `serve`
+    runs until stopped: its good output is its pages, swept by tests/test_serve_pages.py."""
+    assert set(good_cases(tmp_path)) | {"serve"} == set(bad_cases(tmp_path)) == set(cli._COMMANDS)
 
 
 def test_every_help_is_chinese(capsys):

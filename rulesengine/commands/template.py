@@ -26,7 +26,7 @@ from ..core.errors import UsageError
 from ..core.i18n import _
 from ..core.output import formula_safe, write_atomic, write_text
 from ..evaluate.facts import example_facts
-from ..views.sheets import TYPE_WORDS, sheet_text, table_sheet
+from ..views.sheets import sheet_text, table_sheet, type_word
 
 ROW_KEY = "编号"  # the key column of a ruleset without collections (batch's row mode)
 ROWS_SHEET = "记录"
@@ -115,14 +115,14 @@ def _typed(raw: Any, decl) -> Any:
 def describe(decl, ruleset) -> tuple[str, str, str, str]:
     """(type, unit, allowed values, clause) of a field, in Chinese."""
     kind = decl.type.kind
-    type_word = "枚举" + (f"（{decl.type.enum}）" if decl.type.enum else "") if kind == "enum" \
-        else TYPE_WORDS.get(kind, kind)
+    kind_text = "枚举" + (f"（{decl.type.enum}）" if decl.type.enum else "") if kind == "enum" \
+        else type_word(decl.type)
     unit = {"money": "元", "rate": "比例：0.08 或 8%", "date": "YYYY-MM-DD"}.get(kind, "")
     allowed = "、".join(decl.type.values) if kind == "enum" else "是、否" if kind == "boolean" else ""
     bounds = [f"≥ {v}" for v in [getattr(decl, "minimum", None)] if v is not None] + \
         [f"≤ {v}" for v in [getattr(decl, "maximum", None)] if v is not None]
     allowed = "；".join(filter(None, [allowed] + bounds))
-    return type_word, unit, allowed, ruleset.reference(decl)
+    return kind_text, unit, allowed, ruleset.reference(decl)
 
 
 def cell(value: Any) -> Any:
@@ -224,8 +224,8 @@ def facts_yaml(ruleset, shared: list, values: dict) -> str:
     (an open parameter left out keeps the ruleset's value)."""
     lines = [f"# {ruleset.meta.title}：全市事实（每条记录共用的值）。", "# 标有“待填写”的值须填写后再运行 batch。", ""]
     for decl in shared:
-        type_word, unit, allowed, clause = describe(decl, ruleset)
-        lines.append("# " + "；".join(filter(None, [decl.label, type_word, unit, allowed and f"允许值：{allowed}",
+        kind_text, unit, allowed, clause = describe(decl, ruleset)
+        lines.append("# " + "；".join(filter(None, [decl.label, kind_text, unit, allowed and f"允许值：{allowed}",
                                                    clause])))
         value = values.get(decl.id)
         if value is None and isinstance(decl, Parameter):
