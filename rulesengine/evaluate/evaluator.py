@@ -24,7 +24,7 @@ from ..check.graph import RulesetGraph
 from ..core.i18n import _
 from ..check.model import CLEARING_YEAR, Check, Input, Parameter, Rule, Table
 from .semantics import (ARITHMETIC_ERRORS, DECIMAL_CONTEXT, arithmetic_error, as_decimal, as_of_date,
-                        dated_value, default_source, missing_fact, rule_value)
+                        dated_value, default_source, divides, missing_fact, rule_value)
 from .scheduler import carried_rows, needs_failed_records, record_error, walk
 from .trace import TraceNode
 
@@ -102,6 +102,7 @@ class Program:
         self.tables = {d.id for d in decls.values() if isinstance(d, Table)}
         self.supplied = [d.id for d in decls.values() if isinstance(d, Table) and d.supplied]
         self.formulas: dict[str, Compiled] = {}
+        self.divides: dict[str, bool] = {}  # whether a formula divides (semantics.rule_value)
         self.sides: dict[str, tuple[Compiled, Compiled]] = {}  # a failed record's sides (fixed-point)
         self.checks: dict[str, Callable] = {}  # check -> (passed, sides), one evaluation
         self.names: dict[str, list[ast.Name]] = {}  # for splicing values into formulas
@@ -109,6 +110,7 @@ class Program:
         for decl in decls.values():
             if isinstance(decl, (Rule, Check)):
                 self.formulas[decl.id] = compile_formula(decl, ruleset)
+                self.divides[decl.id] = divides(decl.tree)
                 self.names[decl.id] = ast.references(decl.tree)
                 self.accessors[decl.id] = [
                     (compile_formula(decl, ruleset, name), ruleset.resolve(name.id, decl.entity).type)
@@ -242,7 +244,7 @@ class Program:
             rounding_info = {"places": decl.rounding.places, "mode": decl.rounding.mode,
                              "before": value}
         if isinstance(decl, Rule):
-            value = rule_value(value, decl.rounding)
+            value = rule_value(value, decl.rounding, self.divides[decl.id])
         check = None
         if isinstance(decl, Check):
             check = CheckResult(decl.id, decl.label, bool(value), decl.severity, decl.message,
@@ -291,7 +293,7 @@ class Program:
                 continue
             before = value
             if isinstance(decl, Rule):
-                value = rule_value(value, rounding)
+                value = rule_value(value, rounding, self.divides[decl.id])
             column.append(value)
             if isinstance(decl, Check) and not value:
                 failures.append(RecordCheck(key, sides))

@@ -19,6 +19,7 @@ from ..check.model import CLEARING_YEAR, ROUNDING_MODES, Parameter, Rounding, Ru
 from ..core.errors import (ArithmeticLimitError, InvalidDateError, NoValueInForceError, PeriodWarning,
                            RulesError, RulesWarning, StaleParameterWarning)
 from ..core.datatypes import plain
+from ..load import ast
 from ..core.i18n import _, context_of
 
 DECIMAL_CONTEXT = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999,
@@ -43,14 +44,21 @@ def as_decimal(value: Any) -> Any:
     return value
 
 
-def rule_value(value: Any, rounding: Rounding | None) -> Any:
+def rule_value(value: Any, rounding: Rounding | None, divides: bool = True) -> Any:
     """What a rule holds: its formula's value rounded as the rule says (:func:`round_rule`),
-    else in its plain form (:func:`plain`)."""
+    else in its plain form (:func:`plain`). A positive exponent comes only from a division
+    (facts, parameters and table rows are plain already), so a formula without ``/``
+    (``divides`` False) needs only the zero test."""
     if not isinstance(value, Decimal):
         return value
     if rounding is not None:
         return round_rule(value, rounding)
-    return plain(value)
+    return plain(value) if divides or value.is_zero() else value
+
+
+def divides(tree) -> bool:
+    """Whether a formula divides (see :func:`rule_value`)."""
+    return any(isinstance(node, ast.BinOp) and node.op == "/" for node in ast.walk(tree))
 
 
 def round_rule(value: Decimal, rounding: Rounding) -> Decimal:

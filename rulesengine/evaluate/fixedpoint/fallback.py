@@ -114,7 +114,7 @@ class DecimalView:
         scope_row = row if decl.entity is not None else None
         value = self.fast.program.formulas[key](self, scope_row, None)
         if decl.rounding is not None and isinstance(value, Decimal):
-            value = rule_value(value, decl.rounding)
+            value = rule_value(value, decl.rounding, self.fast.program.divides[decl.id])
         return value
 
 

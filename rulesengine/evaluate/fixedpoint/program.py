@@ -354,7 +354,7 @@ class FastProgram:
         else:
             value = self.program.formulas[decl.id](view, row if decl.entity is not None else None, None)
         if isinstance(decl, Rule):
-            value = rule_value(value, decl.rounding)
+            value = rule_value(value, decl.rounding, self.program.divides[decl.id])
         return value
 
     def _decimal_column(self, decl, n: int, dead, result: FastResult, view: DecimalView):
