@@ -426,7 +426,7 @@ class _DecimalBackend:
         self.program._fact(decl, self.facts, self.values, self.result, self.source)
 
     def node(self, decl: Rule | Check) -> None:
-        dead = self._dead_inputs(decl)
+        dead = self._dead_inputs(decl) if self.dead else None
         rows = self.program._evaluate_node(decl, self.values, self.result, self.trace, dead)
         if rows:
             self.dead[decl.id] = rows

@@ -37,6 +37,7 @@ def walk(graph: RulesetGraph, order: list[str], backend: Backend, *, failed: set
     in with the missing facts), ``skipped`` maps an id to the failed node or absent collection
     it needed, ``errors`` receives every error, located."""
     decls = graph.ruleset.declarations
+    entities = graph.ruleset.entities
     for node_id in order:
         decl = decls[node_id]
         if isinstance(decl, Table) or node_id in failed:
@@ -44,28 +45,25 @@ def walk(graph: RulesetGraph, order: list[str], backend: Backend, *, failed: set
         if progress is not None:
             progress(node_id)
         if decl.entity is not None and not backend.has_records(decl):
-            skipped[node_id] = graph.ruleset.entities[decl.entity].collection
+            skipped[node_id] = entities[decl.entity].collection
             continue
-        if isinstance(decl, (Input, Parameter)):
-            _capture(backend.fact, decl, failed, errors)
-            continue
-        if failed or skipped:
+        is_fact = isinstance(decl, (Input, Parameter))
+        if not is_fact and (failed or skipped):
             blocked = next((d for d in graph.dependencies(node_id) if d in failed or d in skipped), None)
             if blocked is not None:
                 skipped[node_id] = skipped.get(blocked, blocked)
                 continue
-        _capture(backend.node, decl, failed, errors)
-
-
-def _capture(step: Callable, decl, failed: set[str], errors: list[RulesError]) -> None:
-    try:
-        step(decl)
-    except EvaluationError as err:
-        failed.add(decl.id)
-        errors.append(err)
-    except ARITHMETIC_ERRORS as exc:
-        failed.add(decl.id)
-        errors.append(arithmetic_error(decl, exc))
+        try:  # (inline, not a helper: this loop runs once per node of every evaluation)
+            if is_fact:
+                backend.fact(decl)
+            else:
+                backend.node(decl)
+        except EvaluationError as err:
+            failed.add(node_id)
+            errors.append(err)
+        except ARITHMETIC_ERRORS as exc:
+            failed.add(node_id)
+            errors.append(arithmetic_error(decl, exc))
 
 
 # --- records that fail on their own --------------------------------------------------------------
