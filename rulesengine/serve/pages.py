@@ -50,7 +50,7 @@ def words() -> dict[str, str]:
         "edit_new": _("New ruleset"), "api": _("API (OpenAPI)"), "name": _("Name"), "title": _("Title"),
         "document_number": _("Document number"), "period": _("Period in force"),
         "clauses": _("Clause coverage"), "actions": _("Actions"), "calc": _("Calculate"),
-        "edit": _("Edit"), "open": _("Open"), "invalid": _("has errors"),
+        "edit": _("Edit"), "batch": _("Batch clearing"), "open": _("Open"), "invalid": _("has errors"),
         "encoded": _("encoded"), "input": _("input"), "out-of-scope": _("out of scope"), "todo": _("to do"),
         "parameters": _("Parameters"), "tables": _("Tables"), "inputs": _("Inputs"), "rules": _("Rules"),
         "checks": _("Checks"), "id": _("Id"), "label": _("Label"), "type": _("Type"), "unit": _("Unit"),
