@@ -248,7 +248,7 @@ def test_calc_recomputes_as_the_clerk_changes_a_value(served):
     assert answer.status_code == 200 and answer.text.lstrip().startswith("<h2 id=\"result\">")
     report = html.unescape(answer.text.split('srcdoc="', 1)[1].split('"></iframe>', 1)[0])
     assert "14,603,148.15" in report and "16,654,382.72" not in report
-    assert "<details" in report or "explain" in report.lower()  # the explanation tree is in the report
+    assert "<details" in report  # the explanation tree is in the report
     assert len(served.get("/api/runs").json()) == runs  # a what-if while typing is not a ledger run
     bad = served.post("/rulesets/sanya_2024/calc", data={**_example_form(served), "prepaid_total": "18450万",
                                                          "live": "1"})

@@ -28,7 +28,7 @@ def batch_words() -> dict[str, str]:
         "help": _("Upload the input template written by 'rulesengine template', or a CSV or .xlsx table per "
                   "collection; the server runs 'rulesengine batch' on them."),
         "keep_going": _("Leave bad rows out and compute the rest"), "start": _("Start"),
-        "queued": _("queued"), "running": _("running"), "done": _("done"), "failed": _("failed"),
+        "queued": _("queued"), "running": _("running"), "done": _("done"), "failed": _("stopped with errors"),
         "uploading": _("uploading…"), "lost": _("the server did not answer"), "row": _("row"),
         "column": _("column"), "hint": _("hint"), "rows": _("Result rows"), "downloads": _("Downloads"),
         "download_xlsx": _("Results (.xlsx)"), "download_csv": _("Results (.csv)"),
@@ -55,8 +55,8 @@ async def start_batch(name: str, request: Request) -> dict:
     saved: dict[str, str] = {}
     tables, facts, size = [], None, 0
     for key, value in form.multi_items():
-        if key not in ("tables", "facts") or isinstance(value, str):
-            continue
+        if key not in ("tables", "facts") or isinstance(value, str) or not value.filename:
+            continue  # a file field left empty on the page comes without a name
         allowed = TABLE_TYPES if key == "tables" else FACTS_TYPES
         base = safe_name(value.filename, allowed)
         if base in saved.values() or (key == "facts" and facts):
