@@ -159,3 +159,23 @@ def test_the_batch_page(served):
     assert "批量清算" in html and 'name="tables"' in html and "/api/rulesets/zibo_2025/batch" in html
     assert "<script src" not in html
     assert "/rulesets/zibo_2025/batch" in served.get("/").text
+
+
+def test_a_refused_upload_leaves_no_job_and_jobs_at_once_are_bounded(served, tmp_path):
+    from rulesengine.serve.jobs import MAX_RUNNING, Job
+    jobs = served.app.state.jobs
+    before = set(jobs._jobs)
+    for _attempt in range(MAX_RUNNING + 1):  # refused uploads do not count as running jobs
+        answer = served.post("/api/rulesets/zibo_2025/batch", files=[("tables", ("x.exe", b"MZ"))])
+        assert answer.status_code == 400
+    assert set(jobs._jobs) == before
+    assert not [p for p in served.work.iterdir() if p.name not in before]
+    busy = [Job(f"{i:032x}", "zibo_2025", str(tmp_path), state="running") for i in range(MAX_RUNNING)]
+    jobs._jobs.update({job.id: job for job in busy})
+    try:
+        tables, facts = _tables(tmp_path)
+        answer = _upload(served, tables, facts)
+        assert answer.status_code == 409 and answer.json()["errors"][0]["code"] == "busy"
+    finally:
+        for job in busy:
+            del jobs._jobs[job.id]

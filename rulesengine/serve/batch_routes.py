@@ -48,22 +48,33 @@ def batch_page(name: str, request: Request):
     "as multipart fields 'tables' and 'facts'; a job runs `rulesengine batch` on them"))
 async def start_batch(name: str, request: Request) -> dict:
     state = request.app.state
-    program = await run_in_threadpool(state.catalog.program, name)  # a bad ruleset: its errors, now
-    del program
+    await run_in_threadpool(state.catalog.program, name)  # an unknown or invalid ruleset: its errors, now
     form = await request.form(max_files=MAX_FILES + 1, max_fields=10)
     job = state.jobs.new(name)
-    saved: dict[str, str] = {}
+    try:
+        tables, facts = await _uploads(form, job)
+    except BaseException:
+        state.jobs.discard(job)
+        raise
+    keep_going = str(form.get("keep_going", "")).lower() in ("1", "true", "on", "yes")
+    state.jobs.start(job, state.catalog.path(name), tables, facts, keep_going)
+    return {"job": job.id, "status_url": f"/api/jobs/{job.id}"}
+
+
+async def _uploads(form, job: Job) -> tuple[list[str], str | None]:
+    """The uploaded tables and facts file, saved in the job's folder under safe names."""
+    saved: set[str] = set()
     tables, facts, size = [], None, 0
     for key, value in form.multi_items():
         if key not in ("tables", "facts") or isinstance(value, str) or not value.filename:
             continue  # a file field left empty on the page comes without a name
         allowed = TABLE_TYPES if key == "tables" else FACTS_TYPES
         base = safe_name(value.filename, allowed)
-        if base in saved.values() or (key == "facts" and facts):
+        if base in saved or (key == "facts" and facts):
             raise UsageError(_("'{name}' is uploaded twice").format(name=base),
                              hint=_("upload each table once, and at most one facts file"))
         size = await _save(value, job.path("in", base), size)
-        saved[key + base] = base
+        saved.add(base)
         if key == "tables":
             tables.append(job.path("in", base))
         else:
@@ -71,9 +82,7 @@ async def start_batch(name: str, request: Request) -> dict:
     if not tables:
         raise UsageError(_("no table uploaded"), hint=_(
             "upload the input template workbook, or a CSV or .xlsx file per collection, as 'tables'"))
-    keep_going = str(form.get("keep_going", "")).lower() in ("1", "true", "on", "yes")
-    state.jobs.start(job, state.catalog.path(name), tables, facts, keep_going)
-    return {"job": job.id, "status_url": f"/api/jobs/{job.id}"}
+    return tables, facts
 
 
 async def _save(upload, path: str, size: int) -> int:

@@ -24,8 +24,10 @@ from ..batch.run import add_batch_parser, run_batch
 from ..core.errors import RulesError, UsageError, flatten
 from ..core.i18n import _
 from ..views.report import error_json
+from .catalog import ConflictError, NotFoundError
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # all files of one batch upload together
+MAX_RUNNING = 2  # batch jobs at once: a year's clearing is heavy, the server has other clerks
 TABLE_TYPES = (".csv", ".xlsx", ".jsonl", ".parquet")
 FACTS_TYPES = (".yaml", ".yml", ".json", ".xlsx")
 _UNSAFE = re.compile(r"[^\w.\-]+")
@@ -41,6 +43,12 @@ def safe_name(name: str, allowed: tuple[str, ...]) -> str:
         raise UsageError(_("'{name}': not a file type batch reads").format(name=(name or "")[:100]),
                          hint=_("upload one of: {types}").format(types=", ".join(allowed)))
     return base
+
+
+class BusyError(ConflictError):
+    """As many batch jobs as the server runs at once are under way (HTTP 409)."""
+
+    code = "busy"
 
 
 @dataclass
@@ -79,22 +87,31 @@ class Jobs:
         self._lock = threading.Lock()
 
     def new(self, ruleset: str) -> Job:
-        job_id = uuid.uuid4().hex
-        folder = os.path.join(self.work_dir, job_id)
-        os.makedirs(os.path.join(folder, "in"))
-        os.makedirs(os.path.join(folder, "out"))
-        job = Job(job_id, ruleset, folder)
+        """A job's folder; a BusyError when :data:`MAX_RUNNING` jobs are already under way."""
         with self._lock:
-            self._jobs[job_id] = job
+            busy = sum(job.state in ("queued", "running") for job in self._jobs.values())
+            if busy >= MAX_RUNNING:
+                raise BusyError(_("{count} batch jobs are already running").format(count=busy),
+                                    hint=_("wait until one has finished, then start again"))
+            job = Job(uuid.uuid4().hex, ruleset, "")
+            job.folder = os.path.join(self.work_dir, job.id)
+            os.makedirs(os.path.join(job.folder, "in"))
+            os.makedirs(os.path.join(job.folder, "out"))
+            self._jobs[job.id] = job
         return job
 
     def get(self, job_id: str) -> Job:
-        from .catalog import NotFoundError
         job = self._jobs.get(job_id) if re.fullmatch(r"[0-9a-f]{32}", job_id or "") else None
         if job is None:
             raise NotFoundError(_("no batch job '{job}'").format(job=(job_id or "")[:40]),
                                 hint=_("start one on the ruleset's batch page"))
         return job
+
+    def discard(self, job: Job) -> None:
+        """Forget a job whose upload was refused, and remove its folder."""
+        with self._lock:
+            self._jobs.pop(job.id, None)
+        shutil.rmtree(job.folder, ignore_errors=True)
 
     def start(self, job: Job, ruleset_path: str, tables: list[str], facts: str | None,
               keep_going: bool) -> None:
