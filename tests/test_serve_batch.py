@@ -179,3 +179,16 @@ def test_a_refused_upload_leaves_no_job_and_jobs_at_once_are_bounded(served, tmp
     finally:
         for job in busy:
             del jobs._jobs[job.id]
+
+
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_bad_fact_is_located_in_the_uploaded_file(served, tmp_path, monkeypatch, inside):
+    if inside:  # the server started in a folder above its work dir: messages show relative paths
+        monkeypatch.chdir(served.work)
+    tables, facts = _tables(tmp_path)
+    facts.write_text(facts.read_text(encoding="utf-8").replace('"310000.00"', '"三十一万"'), encoding="utf-8")
+    job = _finished(served, _upload(served, tables, facts))
+    assert job["state"] == "failed" and job["errors"], job
+    error = job["errors"][0]
+    assert error["span"]["file"] == "facts.json" and error["span"]["line"] == 1, error
+    assert "/in/" not in str(job) and str(served.work) not in str(job)

@@ -23,6 +23,7 @@ from typing import Any
 from ..batch.run import add_batch_parser, run_batch
 from ..core.errors import RulesError, UsageError, flatten
 from ..core.i18n import _
+from ..core.source import display_path
 from ..views.report import error_json
 from .catalog import ConflictError, NotFoundError
 
@@ -162,14 +163,17 @@ def _run(job: Job, ruleset_path: str, tables: list[str], facts: str | None, keep
 
 
 def _shown(job: Job, item: dict) -> dict:
-    """An error with the job's folder left out of its file names and messages."""
-    prefix = job.path("in", "")
+    """An error with the job's folder left out of its file names and messages (absolute, or
+    relative to the server's working directory as messages show paths)."""
+    prefixes = {job.path("in", ""), display_path(job.path("in")) + os.sep,
+                job.folder + os.sep, display_path(job.folder) + os.sep}
     span = item.get("span") or {}
-    if span.get("file", "").startswith(prefix):
-        span["file"] = span["file"][len(prefix):]
-    for key in ("message", "hint"):
-        if item.get(key):
-            item[key] = item[key].replace(prefix, "").replace(job.folder + os.sep, "")
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if span.get("file", "").startswith(prefix):
+            span["file"] = span["file"][len(prefix):]
+        for key in ("message", "hint"):
+            if item.get(key):
+                item[key] = item[key].replace(prefix, "")
     return item
 
 
