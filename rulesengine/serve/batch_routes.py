@@ -32,7 +32,8 @@ def batch_words() -> dict[str, str]:
         "uploading": _("uploading…"), "lost": _("the server did not answer"), "row": _("row"),
         "column": _("column"), "hint": _("hint"), "rows": _("Result rows"), "downloads": _("Downloads"),
         "download_xlsx": _("Results (.xlsx)"), "download_csv": _("Results (.csv)"),
-        "download_errors": _("Error report (.csv)"), "download_pack": _("Clearing pack (.zip)"),
+        "stage_csv": _("computing"), "stage_xlsx": _("writing the workbook"),
+        "stage_pack": _("zipping the clearing pack"), "download_errors": _("Error report (.csv)"), "download_pack": _("Clearing pack (.zip)"),
     }
 
 
