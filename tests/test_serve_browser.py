@@ -105,3 +105,34 @@ def test_editor_shows_a_formula_error_at_its_line_as_she_types(server, browser, 
     assert page.evaluate("document.getElementById('text').selectionStart") == start
     page.screenshot(path=str(tmp_path / "edit.png"), full_page=True)
     page.close()
+
+
+def test_calc_page_recomputes_when_the_grade_changes(server, browser, tmp_path):
+    page = browser.new_page()
+    page.goto(server + "/rulesets/sanya_2024/calc?example=group_2024")
+    page.select_option("#f-assessment_grade", "合格")  # a change: no button pressed
+    # graded 合格: 18,000,000.00 − 10,256,172.84 × 30% (3,076,851.85) − 320,000.00 = 14,603,148.15
+    report = page.frame_locator("#report")
+    sync_api.expect(report.locator("body")).to_contain_text("14,603,148.15")
+    report.locator("details").first.wait_for()  # the explanation tree is there
+    page.fill("#f-smart_audit_deduction", "0")  # typed: recomputed after a pause
+    # 14,603,148.15 + 320,000.00 = 14,923,148.15
+    sync_api.expect(page.frame_locator("#report").locator("body")).to_contain_text("14,923,148.15")
+    page.screenshot(path=str(tmp_path / "calc-live.png"), full_page=True)
+    page.close()
+
+
+def test_batch_page_uploads_the_template_and_downloads_the_pack(server, browser, tmp_path):
+    from rulesengine.cli import main
+    template = tmp_path / "输入模板.xlsx"
+    assert main(["template", str(RULESETS / "zibo_2025.yaml"), "-o", str(template), "--example"]) == 0
+    page = browser.new_page()
+    page.goto(server + "/rulesets/zibo_2025/batch")
+    page.set_input_files("#tables", str(template))
+    page.click("#start")
+    sync_api.expect(page.locator("#download-pack")).to_be_visible(timeout=60000)
+    page.screenshot(path=str(tmp_path / "batch.png"), full_page=True)
+    with page.expect_download() as download:
+        page.click("#download-pack")
+    assert download.value.suggested_filename == "zibo_2025-pack.zip"
+    page.close()

@@ -233,3 +233,24 @@ def test_edit_runs_the_rulesets_tests(served):
     text = (RULESETS / "sanya_2024.yaml").read_text(encoding="utf-8")
     page = served.post("/edit", data={"text": text, "name": "d", "action": "test"}).text
     assert 'id="tests"' in page and "grade_excellent" in page and "未通过" not in page
+
+
+def test_calc_recomputes_as_the_clerk_changes_a_value(served):
+    page = served.get("/rulesets/sanya_2024/calc?example=group_2024").text
+    script = page.split("<script>")[-1]
+    assert 'addEventListener("change"' in script and 'addEventListener("input"' in script
+    assert 'data.set("live", "1")' in script and 'id="calc" method="post" action="/rulesets/sanya_2024/calc"' in page
+    assert '<div id="outcome">' in page and "<script src" not in page
+    runs = len(served.get("/api/runs").json())
+    # what the script posts: the form with live=1; graded 合格: 18,000,000.00 − 3,076,851.85 − 320,000.00
+    answer = served.post("/rulesets/sanya_2024/calc", data={**_example_form(served), "assessment_grade": "合格",
+                                                            "live": "1"})
+    assert answer.status_code == 200 and answer.text.lstrip().startswith("<h2 id=\"result\">")
+    report = html.unescape(answer.text.split('srcdoc="', 1)[1].split('"></iframe>', 1)[0])
+    assert "14,603,148.15" in report and "16,654,382.72" not in report
+    assert "<details" in report  # the explanation tree is in the report
+    assert len(served.get("/api/runs").json()) == runs  # a what-if while typing is not a ledger run
+    bad = served.post("/rulesets/sanya_2024/calc", data={**_example_form(served), "prepaid_total": "18450万",
+                                                         "live": "1"})
+    assert bad.status_code == 400 and 'id="errors"' in bad.text and "prepaid_total" in bad.text
+    assert "<html" not in bad.text  # a fragment, put in place of the outcome

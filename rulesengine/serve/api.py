@@ -100,15 +100,16 @@ def show_ruleset(name: str, request: Request) -> dict:
     return describe(request.app.state.catalog.program(name), name)
 
 
-def compute(request: Request, name: str, data: RunRequest, command: str) -> dict:
-    """Evaluate as ``rulesengine run|explain --format json`` and record the run in the ledger."""
+def compute(request: Request, name: str, data: RunRequest, command: str, *, record: bool = True) -> dict:
+    """Evaluate as ``rulesengine run|explain --format json`` and record the run in the ledger
+    (unless ``record`` is false: the 计算 page's live recompute as the clerk types)."""
     state = request.app.state
     program = state.catalog.program(name)
     facts = request_facts(program, facts=data.facts, text=data.facts_text, example=data.example)
     evaluation = evaluate(program, facts, data.targets, data.as_of, trace=command == "explain")
     output = output_text(command, program, evaluation)
     number = None
-    if state.ledger is not None:
+    if state.ledger is not None and record:
         number = state.ledger.record(who=who(request, data.user), command=command, name=name,
                                      catalog=state.catalog, program=program, facts_text=facts.text,
                                      facts_source=facts.source, targets=data.targets, as_of=data.as_of,

@@ -21,7 +21,9 @@ from starlette.exceptions import HTTPException
 from ..core.errors import OutputError, RulesError
 from ..core.i18n import _, get_language, set_language
 from .api import router as api_router
+from .batch_routes import api as batch_api, pages as batch_pages
 from .catalog import Catalog, ConflictError, NotFoundError
+from .jobs import MAX_UPLOAD_BYTES, Jobs
 from .ledger import Ledger
 from .pages import router as page_router, error_page
 from .work import MAX_BODY_BYTES, errors_json
@@ -42,8 +44,9 @@ def status_of(err: RulesError) -> int:
 
 
 def create_app(folder: str, *, ledger: str | None = None, token: str | None = None,
-               language: str = "zh") -> FastAPI:
-    """The application serving the rulesets of ``folder``; runs recorded in ``ledger`` (None: off)."""
+               language: str = "zh", work_dir: str | None = None) -> FastAPI:
+    """The application serving the rulesets of ``folder``; runs recorded in ``ledger`` (None: off);
+    batch jobs in folders under ``work_dir`` (default: a new temporary folder)."""
     catalog, kept = Catalog(folder), Ledger(ledger) if ledger else None  # errors in the caller's language
     previous = get_language()
     set_language(language)
@@ -54,10 +57,13 @@ def create_app(folder: str, *, ledger: str | None = None, token: str | None = No
     finally:
         set_language(previous)  # the caller's language; each request sets the server's
     app.state.catalog, app.state.ledger = catalog, kept
+    app.state.jobs = Jobs(work_dir)
     app.state.token = token
     app.state.language = language
     app.include_router(api_router)
+    app.include_router(batch_api)
     app.include_router(page_router)
+    app.include_router(batch_pages)
     _handlers(app)
     _guard(app)
     return app
@@ -104,9 +110,10 @@ def _guard(app: FastAPI) -> None:
     @app.middleware("http")
     async def guard(request: Request, call_next):
         length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        limit = MAX_UPLOAD_BYTES if request.url.path.endswith("/batch") else MAX_BODY_BYTES
+        if length.isdigit() and int(length) > limit:
             return JSONResponse({"errors": [{"code": "usage", "severity": "error", "message": _(
-                "the request body is larger than {size} MiB").format(size=MAX_BODY_BYTES // (1024 * 1024))}]},
+                "the request body is larger than {size} MiB").format(size=limit // (1024 * 1024))}]},
                 status_code=413)
         set_language(app.state.language)  # the server's language, whatever ran before
         expected = app.state.token

@@ -50,7 +50,7 @@ def words() -> dict[str, str]:
         "edit_new": _("New ruleset"), "api": _("API (OpenAPI)"), "name": _("Name"), "title": _("Title"),
         "document_number": _("Document number"), "period": _("Period in force"),
         "clauses": _("Clause coverage"), "actions": _("Actions"), "calc": _("Calculate"),
-        "edit": _("Edit"), "open": _("Open"), "invalid": _("has errors"),
+        "edit": _("Edit"), "batch": _("Batch clearing"), "open": _("Open"), "invalid": _("has errors"),
         "encoded": _("encoded"), "input": _("input"), "out-of-scope": _("out of scope"), "todo": _("to do"),
         "parameters": _("Parameters"), "tables": _("Tables"), "inputs": _("Inputs"), "rules": _("Rules"),
         "checks": _("Checks"), "id": _("Id"), "label": _("Label"), "type": _("Type"), "unit": _("Unit"),
@@ -79,6 +79,7 @@ def words() -> dict[str, str]:
         "facts_yaml": _("Facts (YAML: shared facts, and a section per ruleset id)"),
         "per_record": _("record by record"),
         "error_title": _("The request could not be done"), "back": _("Back"), "typing": _("checking…"),
+        "recomputing": _("recomputing…"), "lost": _("the server did not answer"),
         "run_tests": _("Run its tests"), "tests": _("Tests"), "passed": _("passed"), "failed": _("failed"),
     }
 
@@ -185,11 +186,12 @@ def _calc(name: str, request: Request, form) -> Response:
     """The 计算 form submitted: the page with the report, or a download."""
     program = request.app.state.catalog.program(name)
     user = str(form.get("user", ""))[:80]
-    fmt = str(form.get("format", ""))
+    fmt, live = str(form.get("format", "")), form.get("live") == "1"
     errors: list = []
     typed = {fact: str(form.get(fact, "")).strip() for fact in program.ruleset.fact_names()}
     try:
-        done = compute(request, name, RunRequest(facts=_form_facts(program, typed), user=user), "explain")
+        done = compute(request, name, RunRequest(facts=_form_facts(program, typed), user=user), "explain",
+                       record=not live)
     except RulesError as err:
         errors = [error_json(e) for e in flatten(err)]
         done = None
@@ -197,7 +199,8 @@ def _calc(name: str, request: Request, form) -> Response:
         return _download(done, fmt)
     fields, collections = _form_fields(program, typed)
     report = render_html(done["program"], done["evaluation"]) if done else None
-    return page("calc.html", 400 if errors else 200, r=describe(program, name), fields=fields,
+    return page("outcome.html" if live else "calc.html", 400 if errors else 200, r=describe(program, name),
+                fields=fields,
                 collections=collections, examples=program.ruleset.examples, user=user,
                 errors=errors, report=report, run=done["run"] if done else None)
 
