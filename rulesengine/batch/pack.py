@@ -35,7 +35,7 @@ from ..core.i18n import _, os_reason, report_wording
 from ..core.output import write_text
 from ..evaluate.evaluator import CheckResult, Evaluation, Program, RecordCheck
 from ..evaluate.records import Records
-from ..evaluate.trace import TraceNode
+from ..evaluate.trace import RecordRow, Rounding, TraceNode
 from ..views.explanation import amount, html_language
 from ..views.render_html import CSP, CSS, e, render_html
 
@@ -138,22 +138,21 @@ class RecordScope:
                 pending.append((child, rows[child]))
         return rows
 
-    def _flat(self, node: TraceNode, item: dict) -> TraceNode:
+    def _flat(self, node: TraceNode, item: RecordRow) -> TraceNode:
         """A per-record node as the record's own: one value, its formula substituted, rounding."""
         decl = self.decls[node.id]
         rounding = None
-        if "before_rounding" in item and isinstance(decl, Rule) and decl.rounding is not None:
-            rounding = {"places": decl.rounding.places, "mode": decl.rounding.mode,
-                        "before": item["before_rounding"]}
+        if item.before_rounding is not None and isinstance(decl, Rule) and decl.rounding is not None:
+            rounding = Rounding(decl.rounding.places, decl.rounding.mode, item.before_rounding)
         check = None
         if node.check is not None:
-            check = dict(node.check, passed=bool(item["value"]))
-            if "sides" in item:
-                sides = tuple(item["sides"])
-                check.update(sides=list(sides), difference=RecordCheck(item["key"], sides).difference,
-                             side_type=decl.side_type)
-        return replace(node, value=item["value"], display=item["display"],
-                       substituted=item.get("substituted"), rounding=rounding, check=check, records=None)
+            check = replace(node.check, passed=bool(item.value))
+            if item.sides is not None:
+                sides = tuple(item.sides)
+                check = replace(check, sides=sides, difference=RecordCheck(item.key, sides).difference,
+                                side_type=decl.side_type)
+        return replace(node, value=item.value, display=item.display,
+                       substituted=item.substituted, rounding=rounding, check=check, records=None)
 
     def _checks(self, row: int, key: Any, rows: dict[str, list[int]]) -> list[CheckResult]:
         out = []
@@ -199,7 +198,7 @@ def _by_row(node: TraceNode, keys: list) -> list[dict | None]:
     as one whose computation failed)."""
     if len(node.records) == len(keys):
         return node.records
-    by_key = {str(item["key"]): item for item in node.records}
+    by_key = {str(item.key): item for item in node.records}
     return [by_key.get(str(key)) for key in keys]
 
 

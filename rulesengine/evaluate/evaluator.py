@@ -26,7 +26,7 @@ from ..check.model import CLEARING_YEAR, Check, Input, Parameter, Rule, Table
 from .semantics import (ARITHMETIC_ERRORS, DECIMAL_CONTEXT, arithmetic_error, as_decimal, as_of_date,
                         dated_value, default_source, divides, missing_fact, rule_value)
 from .scheduler import carried_rows, needs_failed_records, record_error, walk
-from .trace import TraceNode
+from .trace import Aggregation, Branch, CheckOutcome, Lookup, RecordRow, Rounding, TraceNode
 
 @dataclass
 class RecordCheck:
@@ -241,8 +241,7 @@ class Program:
             value = self.formulas[decl.id](values, None, record)
         rounding_info = None
         if isinstance(decl, Rule) and decl.rounding is not None and isinstance(value, Decimal):
-            rounding_info = {"places": decl.rounding.places, "mode": decl.rounding.mode,
-                             "before": value}
+            rounding_info = Rounding(decl.rounding.places, decl.rounding.mode, value)
         if isinstance(decl, Rule):
             value = rule_value(value, decl.rounding, self.divides[decl.id])
         check = None
@@ -335,7 +334,7 @@ class Program:
         column = values[decl.id]
         node = self._node(decl, "fact", None, decl.span, note=decl.note, source=source or _("facts"))
         node.display = _("{count} records").format(count=len(keys))
-        node.records = [{"key": key, "value": value, "display": display(value, decl.type)}
+        node.records = [RecordRow(key, value, display(value, decl.type))
                         for key, value in zip(keys, column)]
         return node
 
@@ -347,22 +346,19 @@ class Program:
             if entry[0] == "lookup":
                 _, node, key, found = entry
                 table = decls[node.table]
-                lookups.append({"table": table.id, "label": table.label, "key": key,
-                                "value": found, "type": table.type,
-                                "reference": self.ruleset.reference(table)})
+                lookups.append(Lookup(table.id, table.label, key, found, table.type, self.ruleset.reference(table)))
                 splices.append((node.start, node.end, _operand(found, table.type)))
             elif entry[0] == "aggregate":
                 _, node, found, count = entry
                 type_ = self._aggregate_type(node)
-                aggregates.append({"function": node.function, "collection": node.collection,
-                                   "field": node.field, "records": count, "value": found, "type": type_,
-                                   "where": decl.formula[node.where.start:node.where.end]
-                                   if node.where is not None else None})
+                aggregates.append(Aggregation(node.function, node.collection, node.field, count, found, type_,
+                                              decl.formula[node.where.start:node.where.end]
+                                              if node.where is not None else None))
                 splices.append((node.start, node.end, _operand(found, type_)))
             else:
                 _, node, taken = entry
-                branches.append({"condition": decl.formula[node.condition.start:node.condition.end],
-                                 "value": taken, "taken": "then" if taken else "else"})
+                branches.append(Branch(decl.formula[node.condition.start:node.condition.end], taken,
+                                       "then" if taken else "else"))
         for name, (access, type_) in zip(self.names[decl.id], self.accessors[decl.id]):
             try:
                 splices.append((name.start, name.end, _operand(access(values, row, None), type_)))
@@ -378,20 +374,19 @@ class Program:
         return self.ruleset.declarations[f"{entity.id}.{node.field}"].type
 
     def _rule_node(self, decl: Rule | Check, value: Any, values: dict, record: list,
-                   rounding: dict | None, check: CheckResult | None) -> TraceNode:
+                   rounding: Rounding | None, check: CheckResult | None) -> TraceNode:
         if decl.entity is not None:
             lookups, branches, aggregates, substituted = [], [], [], None
         else:
             lookups, branches, aggregates, substituted = self._details(decl, values, None, record)
-        if rounding is not None and rounding["before"] == value:
+        if rounding is not None and rounding.before == value:
             rounding = None
         check_info = None
         if check is not None:
-            check_info = {"passed": check.passed, "severity": check.severity, "message": check.message}
+            check_info = CheckOutcome(check.passed, check.severity, check.message)
             if check.sides is not None:
-                check_info["sides"] = list(check.sides)
-                check_info["difference"] = check.difference
-                check_info["side_type"] = check.side_type
+                check_info = CheckOutcome(check.passed, check.severity, check.message, tuple(check.sides),
+                                          check.difference, check.side_type)
         return self._node(decl, decl.kind, value, decl.tree.span, formula=decl.formula,
                           substituted=substituted,
                           inputs=[d for d in self.graph.dependencies(decl.id) if d not in self.tables],
@@ -399,15 +394,11 @@ class Program:
                           aggregates=aggregates, note=decl.note, check=check_info)
 
     def _row_trace(self, decl: Rule | Check, key: Any, value: Any, before: Any, sides: tuple | None,
-                   values: dict, row: int, record: list) -> dict:
-        lookups, branches, aggregates, substituted = self._details(decl, values, row, record)
-        item = {"key": key, "value": value, "display": display(value, decl.type),
-                "substituted": substituted}
-        if before is not value and before != value:
-            item["before_rounding"] = before
-        if isinstance(decl, Check) and not value and sides is not None:
-            item["sides"] = sides
-        return item
+                   values: dict, row: int, record: list) -> RecordRow:
+        substituted = self._details(decl, values, row, record)[3]
+        return RecordRow(key, value, display(value, decl.type), substituted,
+                         before if before is not value and before != value else None,
+                         sides if isinstance(decl, Check) and not value else None)
 
 
 class _DecimalBackend:

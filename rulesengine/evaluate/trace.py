@@ -16,6 +16,74 @@ from ..core.source import Span
 TRACE_FORMAT_VERSION = 2
 
 
+# --- what a node says besides its value: typed, read alike by every view ---------------------------
+@dataclass(frozen=True)
+class Rounding:
+    """How a rule's rounding changed its value."""
+
+    places: int
+    mode: str
+    before: Any  # the value before rounding
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """One table look-up of a formula."""
+
+    table: str
+    label: str
+    key: Any
+    value: Any
+    type: Type
+    reference: str
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One ``if`` of a formula, and the branch taken."""
+
+    condition: str  # the condition's text
+    value: Any
+    taken: str  # "then" or "else": the formula's own keywords
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """One ``sum``/``count``/... over a collection."""
+
+    function: str
+    collection: str
+    field: str | None
+    records: int  # how many records were taken
+    value: Any
+    type: Type
+    where: str | None  # the condition's text
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """A check's result; a comparison also has its two sides and their difference."""
+
+    passed: bool
+    severity: str
+    message: str
+    sides: tuple | None = None
+    difference: Any = None
+    side_type: Type | None = None
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One record's value of a per-record node."""
+
+    key: Any
+    value: Any
+    display: str
+    substituted: str | None = None  # the formula with this record's values
+    before_rounding: Any = None  # set when rounding changed the value
+    sides: tuple | None = None  # a failed comparison's two sides
+
+
 @dataclass
 class TraceNode:
     id: str
@@ -29,13 +97,13 @@ class TraceNode:
     formula: str | None = None
     substituted: str | None = None  # the formula with the values that went in
     inputs: list[str] = field(default_factory=list)
-    rounding: dict | None = None  # {"places", "mode", "before"} when rounding changed the value
-    lookups: list[dict] = field(default_factory=list)
-    branches: list[dict] = field(default_factory=list)
+    rounding: Rounding | None = None  # when rounding changed the value
+    lookups: list[Lookup] = field(default_factory=list)
+    branches: list[Branch] = field(default_factory=list)
     note: str | None = None
-    check: dict | None = None  # passed, severity, message, sides
+    check: CheckOutcome | None = None
     source: str | None = None  # facts: where the value came from
-    aggregates: list[dict] = field(default_factory=list)  # sum/count/... over a collection
+    aggregates: list[Aggregation] = field(default_factory=list)  # sum/count/... over a collection
     entity: str | None = None  # per-record node of this entity
     module: str | None = None  # declared in this included module
-    records: list[dict] | None = None  # per-record nodes: key, value, display, substituted
+    records: list[RecordRow] | None = None  # per-record nodes: a row per record

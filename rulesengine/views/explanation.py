@@ -26,7 +26,7 @@ from ..evaluate.evaluator import CheckResult, Evaluation, Program, splice
 from ..core.i18n import N_, _, get_language, kind_name
 from ..core.source import printable
 from ..check.model import Check, Entity, Metadata, Parameter, Rule
-from ..evaluate.trace import TraceNode
+from ..evaluate.trace import RecordRow, TraceNode
 
 
 # How a rounding mode of the ruleset reads in a report.
@@ -71,22 +71,22 @@ def signed(value: Any, type_: Type) -> str:
 def node_value(node: TraceNode) -> str:
     """The value of a trace node; a per-record node reads ``5 条记录``."""
     if node.records is not None and node.check is not None:
-        failed = sum(not item["value"] for item in node.records)
+        failed = sum(not item.value for item in node.records)
         if failed:
             return _("{failed} of {count} records failed").format(count=len(node.records), failed=failed)
         return _("all {count} records passed").format(count=len(node.records))
     if node.records is not None:
         return _("{count} records").format(count=len(node.records))
     if node.check is not None:
-        return _("passed") if node.check["passed"] else _("failed")
+        return _("passed") if node.check.passed else _("failed")
     return amount(node.value, node.type)
 
 
-def item_value(node: TraceNode, item: dict) -> str:
+def item_value(node: TraceNode, item: RecordRow) -> str:
     """One record's value of a per-record node."""
     if node.kind == "check":
-        return "✓ " + _("passed") if item["value"] else "✗ " + _("failed")
-    return amount(item["value"], node.type)
+        return "✓ " + _("passed") if item.value else "✗ " + _("failed")
+    return amount(item.value, node.type)
 
 
 def kind_word(kind: str) -> str:
@@ -147,10 +147,10 @@ def period_text(meta: Metadata) -> str:
 def rounding_text(node: TraceNode) -> str | None:
     if not node.rounding:
         return None
-    mode = node.rounding["mode"]
+    mode = node.rounding.mode
     mode = _(_ROUNDING_MODES[mode]) if mode in _ROUNDING_MODES else mode
-    return _("to {places} decimal places, {mode}; before rounding {before}").format(places=node.rounding["places"], mode=mode,
-                before=grouped(node.rounding["before"]))
+    return _("to {places} decimal places, {mode}; before rounding {before}").format(places=node.rounding.places, mode=mode,
+                before=grouped(node.rounding.before))
 
 
 def grouped(value: Any) -> str:
@@ -164,22 +164,22 @@ def grouped(value: Any) -> str:
 
 
 def lookup_text(lookup: dict) -> str:
-    return f"{lookup['label']}[{amount(lookup['key'], Type('text'))}] = " \
-           f"{amount(lookup['value'], lookup['type'])}"
+    return f"{lookup.label}[{amount(lookup.key, Type('text'))}] = " \
+           f"{amount(lookup.value, lookup.type)}"
 
 
 def branch_text(branch: dict) -> str:
-    return _("{condition} is {value}: the {taken} branch is taken").format(condition=branch["condition"],
-                value=_("yes") if branch["value"] else _("no"),
-                taken=branch["taken"])  # then / else: the formula's own keywords
+    return _("{condition} is {value}: the {taken} branch is taken").format(condition=branch.condition,
+                value=_("yes") if branch.value else _("no"),
+                taken=branch.taken)  # then / else: the formula's own keywords
 
 
 def aggregate_text(aggregate: dict) -> str:
-    field = f".{aggregate['field']}" if aggregate["field"] else ""
-    where = f" where {aggregate['where']}" if aggregate["where"] else ""
-    expression = f"{aggregate['function']}({aggregate['collection']}{field}{where})"
+    field = f".{aggregate.field}" if aggregate.field else ""
+    where = f" where {aggregate.where}" if aggregate.where else ""
+    expression = f"{aggregate.function}({aggregate.collection}{field}{where})"
     return _("{expression} = {value} (over {count} records)").format(expression=expression,
-                value=amount(aggregate["value"], aggregate["type"]), count=aggregate["records"])
+                value=amount(aggregate.value, aggregate.type), count=aggregate.records)
 
 
 @dataclass
@@ -332,7 +332,7 @@ class Explanation:
         if node.substituted is not None:
             lines.append((_("Values substituted"), node.substituted, True))
         for lookup in node.lookups:
-            lines.append((_("Look-up"), f"{lookup_text(lookup)}（{lookup['reference']}）", False))
+            lines.append((_("Look-up"), f"{lookup_text(lookup)}（{lookup.reference}）", False))
         for branch in node.branches:
             lines.append((_("Branch"), branch_text(branch), False))
         for aggregate in node.aggregates:
@@ -340,10 +340,10 @@ class Explanation:
         text = rounding_text(node)
         if text:
             lines.append((_("Rounding"), text, False))
-        if node.check and not node.check["passed"]:
-            lines.append((_("Requirement"), node.check["message"], False))
-            sides = sides_text(tuple(node.check["sides"]), node.check["difference"],
-                               node.check["side_type"]) if "sides" in node.check else None
+        if node.check and not node.check.passed:
+            lines.append((_("Requirement"), node.check.message, False))
+            sides = sides_text(tuple(node.check.sides), node.check.difference,
+                               node.check.side_type) if node.check.sides is not None else None
             if sides:
                 lines.append((_("Left side"), sides.left, False))
                 lines.append((_("Right side"), sides.right, False))
@@ -412,8 +412,8 @@ class Explanation:
         seen: dict[tuple, dict] = {}
         for node in self.evaluation.trace:
             for lookup in node.lookups:
-                seen.setdefault((lookup["table"], str(lookup["key"])), lookup)
-        return sorted(seen.values(), key=lambda l: (self._position.get(l["table"], 0), str(l["key"])))
+                seen.setdefault((lookup.table, str(lookup.key)), lookup)
+        return sorted(seen.values(), key=lambda l: (self._position.get(l.table, 0), str(l.key)))
 
     def entity_tables(self) -> list[EntityTable]:
         """Per collection with records in the trace: its per-record nodes as columns."""
@@ -424,7 +424,7 @@ class Explanation:
                 continue
             columns.sort(key=lambda n: self._position.get(n.id, 0))
             records = self.evaluation.values.get(entity.collection)
-            keys = list(records.keys) if records is not None else [i["key"] for i in columns[0].records]
+            keys = list(records.keys) if records is not None else [i.key for i in columns[0].records]
             tables.append(EntityTable(entity, keys, columns))
         return tables
 

@@ -23,7 +23,7 @@ from .explanation import (EntityTable, Explanation, Sides, amount, check_sides, 
                           check_heads, checked_text, fact_heads, generated_by, html_language, item_value, kind_word, node_value,
                           skipped_text, table_heads, wan)
 from ..core.i18n import _, report_wording, severity_name
-from ..evaluate.trace import TraceNode
+from ..evaluate.trace import RecordRow, TraceNode
 from .forest import Forest
 
 # No request of any kind may leave the page: everything it needs is inline.
@@ -118,8 +118,8 @@ def _card(ex: Explanation, target: str) -> str:
         return (f'<div class="card fail" data-id="{e(target)}"><div class="card-label">'
                 f'{e(ex.label(target))}</div><div class="card-value">{e(text)}</div>'
                 f'<div class="card-meta"><code>{e(target)}</code></div></div>')
-    failed = node.check is not None and not node.check["passed"]
-    classes = "card" + (f" {_fail_class(node.check['severity'])}" if failed else "")
+    failed = node.check is not None and not node.check.passed
+    classes = "card" + (f" {_fail_class(node.check.severity)}" if failed else "")
     extra = ""
     money_wan = wan(node.value, node.type) if node.records is None else None
     if money_wan:
@@ -129,8 +129,8 @@ def _card(ex: Explanation, target: str) -> str:
                   f'<br><code>= {e(node.substituted)}</code></div>')
     if node.records is not None:
         extra += _record_list(node)
-    if failed and node.check.get("message"):
-        extra += f'<div class="card-message">{e(node.check["message"])}</div>'
+    if failed and node.check.message:
+        extra += f'<div class="card-message">{e(node.check.message)}</div>'
     return (f'<div class="{classes}" data-id="{e(node.id)}">'
             f'<div class="card-label">{e(node.label)}</div>'
             f'<div class="card-value">{e(node_value(node))}</div>{extra}'
@@ -140,7 +140,7 @@ def _card(ex: Explanation, target: str) -> str:
 
 def _record_list(node: TraceNode) -> str:
     rows = "".join(
-        f'<tr class="{_item_class(node, item)}"><td>{e(item["key"])}</td>'
+        f'<tr class="{_item_class(node, item)}"><td>{e(item.key)}</td>'
         f'<td class="num">{e(item_value(node, item))}</td></tr>' for item in node.records)
     return (f'<table class="mini"><tr><th>{e(_("Key"))}</th><th>{e(_("Value"))}</th></tr>'
             f"{rows}</table>")
@@ -218,8 +218,8 @@ def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest) -> str:
     if not cut:
         forest.shown.add(node.id)
     classes = ["node", f"kind-{node.kind}"]
-    if node.check is not None and not node.check["passed"]:
-        classes.append(_fail_class(node.check["severity"]))
+    if node.check is not None and not node.check.passed:
+        classes.append(_fail_class(node.check.severity))
     if repeated or cut:
         classes.append("repeat")
     anchor = "" if repeated or cut else f' id="n-{e(node.id)}"'
@@ -261,24 +261,24 @@ def _records_of(ex: Explanation, node: TraceNode) -> str:
     """A per-record node's records: key, value, and how each was computed."""
     computed = node.kind in ("rule", "check")
     head = [_("Key"), _("Value")] + ([_("Values substituted")] if computed else [])
-    rounding = any("before_rounding" in item for item in node.records)
+    rounding = any(item.before_rounding is not None for item in node.records)
     if rounding:
         head.append(_("Rounding"))
-    sides = any("sides" in item for item in node.records)
+    sides = any(item.sides is not None for item in node.records)
     if sides:
         head += [_("Left side"), _("Right side")]
         # a per-record check's node has no side type of its own (its check has no sides)
-        side_type = node.check.get("side_type") or ex.ruleset.declarations[node.id].side_type or NUMBER
+        side_type = node.check.side_type or ex.ruleset.declarations[node.id].side_type or NUMBER
     rows = []
     for item in node.records:
-        cells = [f"<td>{e(item['key'])}</td>", f'<td class="num">{e(item_value(node, item))}</td>']
+        cells = [f"<td>{e(item.key)}</td>", f'<td class="num">{e(item_value(node, item))}</td>']
         if computed:
-            cells.append(f"<td><code>{e(item.get('substituted') or '')}</code></td>")
+            cells.append(f"<td><code>{e(item.substituted or '')}</code></td>")
         if rounding:
-            before = item.get("before_rounding")
+            before = item.before_rounding
             cells.append(f'<td class="num">{e(grouped(before) if before is not None else "")}</td>')
         if sides:
-            pair = item.get("sides")
+            pair = item.sides
             cells += [f'<td class="num">{e(amount(pair[0], side_type) if pair else "")}</td>',
                       f'<td class="num">{e(amount(pair[1], side_type) if pair else "")}</td>']
         rows.append(f'<tr class="{_item_class(node, item)}">{"".join(cells)}</tr>')
@@ -286,9 +286,9 @@ def _records_of(ex: Explanation, node: TraceNode) -> str:
     return f'<table class="records"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _item_class(node: TraceNode, item: dict) -> str:
-    if node.kind == "check" and not item["value"]:
-        return _fail_class(node.check["severity"])
+def _item_class(node: TraceNode, item: RecordRow) -> str:
+    if node.kind == "check" and not item.value:
+        return _fail_class(node.check.severity)
     return ""
 
 
@@ -312,9 +312,9 @@ def _facts(ex: Explanation) -> str:
     if lookups:
         head = "".join(f"<th>{e(word)}</th>" for word in table_heads())
         rows = "".join(
-            f'<tr data-search="{e((l["table"] + " " + l["label"]).lower())}"><td>{e(l["label"])}'
-            f'<div class="sub"><code>{e(l["table"])}</code></div></td><td>{e(amount(l["key"], TEXT))}</td>'
-            f'<td class="num">{e(amount(l["value"], l["type"]))}</td><td class="cite">{e(l["reference"])}</td></tr>'
+            f'<tr data-search="{e((l.table + " " + l.label).lower())}"><td>{e(l.label)}'
+            f'<div class="sub"><code>{e(l.table)}</code></div></td><td>{e(amount(l.key, TEXT))}</td>'
+            f'<td class="num">{e(amount(l.value, l.type))}</td><td class="cite">{e(l.reference)}</td></tr>'
             for l in lookups)
         parts.append(f'<h3>{e(_("Table look-ups"))}</h3><table class="facts"><thead><tr>{head}</tr></thead>'
                      f"<tbody>{rows}</tbody></table>")
@@ -339,7 +339,7 @@ def _entity_table(ex: Explanation, table: EntityTable) -> str:
         head += (f'<th title="{e(column.reference)}">{e(column.label)}{e(unit)}'
                  f'<div class="sub"><code>{e(column.id.partition(".")[2])}</code></div></th>')
     cite = "<td></td>" + "".join(f'<td class="cite">{e(c.reference)}</td>' for c in columns)
-    by_key = [{str(item["key"]): item for item in column.records} for column in columns]
+    by_key = [{str(item.key): item for item in column.records} for column in columns]
     rows = []
     for key in table.keys:
         cells = []
@@ -349,8 +349,8 @@ def _entity_table(ex: Explanation, table: EntityTable) -> str:
                 cells.append("<td></td>")
                 continue
             css = _item_class(column, item)
-            title = f' title="{e(item["substituted"])}"' if item.get("substituted") else ""
-            text = item["display"] if column.type.kind == "money" else item_value(column, item)
+            title = f' title="{e(item.substituted)}"' if item.substituted else ""
+            text = item.display if column.type.kind == "money" else item_value(column, item)
             cells.append(f'<td class="num {css}"{title}>{e(text)}</td>')
         rows.append(f'<tr data-search="{e(str(key).lower())}"><th>{e(key)}</th>{"".join(cells)}</tr>')
     return (f'<h3>{e(entity.label)}（<code>{e(entity.collection)}</code>）'

@@ -80,7 +80,7 @@ def _results(ex: Explanation) -> list[str]:
             text = skipped_text(cause)
             lines += [f"- **{md(ex.label(target))}**（{code(target)}）：{md(text)}", ""]
             continue
-        failed = node.check is not None and not node.check["passed"]
+        failed = node.check is not None and not node.check.passed
         mark = "❌ " if failed else ""
         lines.append(f"### {mark}{md(node.label)}")
         lines.append("")
@@ -90,12 +90,12 @@ def _results(ex: Explanation) -> list[str]:
         if node.substituted and node.records is None:
             lines += ["", f"{code(' '.join(node.formula.split()))}", "",
                       f"= {code(node.substituted)}"]
-        if failed and node.check.get("message"):
-            lines += ["", f"> {md(node.check['message'])}"]
+        if failed and node.check.message:
+            lines += ["", f"> {md(node.check.message)}"]
         lines.append("")
         if node.records is not None:
             lines += _table([md(_("Key")), md(_("Value"))],
-                            [[md(item["key"]), md(item_value(node, item))] for item in node.records],
+                            [[md(item.key), md(item_value(node, item))] for item in node.records],
                             ["l", "r"])
     return lines
 
@@ -167,7 +167,7 @@ def _trace(ex: Explanation) -> list[str]:
 
 def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest, lines: list[str]) -> None:
     pad = "  " * depth
-    failed = node.check is not None and not node.check["passed"]
+    failed = node.check is not None and not node.check.passed
     mark = "❌ " if failed else ""
     head = (f"{pad}- {mark}**{md(node.label)}** {code(node.id)} = **{_value(node)}** · "
             f"{md(kind_word(node.kind))} · {md(node.reference)}")
@@ -186,10 +186,10 @@ def _node(ex: Explanation, node: TraceNode, depth: int, forest: Forest, lines: l
     if node.records is not None:
         lines.append(f"{inner}- {md(_('Results by record'))}：")
         for item in node.records:
-            how = f" = {code(item['substituted'])}" if item.get("substituted") else ""
-            before = (f"（{md(_('Rounding'))} {md(grouped(item['before_rounding']))}）"
-                      if "before_rounding" in item else "")
-            lines.append(f"{inner}  - {code(item['key'])}：{md(item_value(node, item))}{how}{before}")
+            how = f" = {code(item.substituted)}" if item.substituted else ""
+            before = (f"（{md(_('Rounding'))} {md(grouped(item.before_rounding))}）"
+                      if item.before_rounding is not None else "")
+            lines.append(f"{inner}  - {code(item.key)}：{md(item_value(node, item))}{how}{before}")
     for child in children:
         _node(ex, child, depth + 1, forest, lines)
 
@@ -210,8 +210,8 @@ def _facts(ex: Explanation) -> list[str]:
     if lookups:
         lines += [f"### {_('Table look-ups')}", ""]
         lines += _table(table_heads(),
-                        [[f"{md(l['label'])} {code(l['table'])}", md(amount(l["key"], TEXT)),
-                          md(amount(l["value"], l["type"])), md(l["reference"])] for l in lookups],
+                        [[f"{md(l.label)} {code(l.table)}", md(amount(l.key, TEXT)),
+                          md(amount(l.value, l.type)), md(l.reference)] for l in lookups],
                         ["l", "l", "r", "l"])
     return lines
 
@@ -233,7 +233,7 @@ def _entity_table(ex: Explanation, table: EntityTable) -> list[str]:
     for column in columns:
         unit = f"（{_('yuan')}）" if column.type.kind == "money" else ""
         head.append(f"{md(column.label + unit)}<br>{code(column.id.partition('.')[2])}")
-    by_key = [{str(item["key"]): item for item in column.records} for column in columns]
+    by_key = [{str(item.key): item for item in column.records} for column in columns]
     rows = []
     for key in table.keys:
         cells = [f"**{md(key)}**"]
@@ -242,8 +242,8 @@ def _entity_table(ex: Explanation, table: EntityTable) -> list[str]:
             if item is None:
                 cells.append("")
                 continue
-            text = item["display"] if column.type.kind == "money" else item_value(column, item)
-            failed = column.kind == "check" and not item["value"]
+            text = item.display if column.type.kind == "money" else item_value(column, item)
+            failed = column.kind == "check" and not item.value
             cells.append(f"**{md(text)}**" if failed else md(text))
         rows.append(cells)
     cites = [md(_("Clause"))] + [md(c.reference) for c in columns]

@@ -14,7 +14,7 @@ from ..core.errors import render
 from ..core.i18n import _, kind_name, severity_name
 from ..core.source import text_width
 from ..evaluate.evaluator import CheckResult, Evaluation, Program
-from ..evaluate.trace import TRACE_FORMAT_VERSION, TraceNode
+from ..evaluate.trace import TRACE_FORMAT_VERSION, Aggregation, RecordRow, TraceNode
 from .forest import Forest
 
 
@@ -183,40 +183,45 @@ def _node_json(node: TraceNode) -> dict:
                 "entity": node.entity, "module": node.module}
     data.update({k: v for k, v in optional.items() if v is not None})
     if node.rounding:
-        data["rounding"] = {"places": node.rounding["places"], "mode": node.rounding["mode"],
-                            "before": to_json(node.rounding["before"], Type("number"))}
+        data["rounding"] = {"places": node.rounding.places, "mode": node.rounding.mode,
+                            "before": to_json(node.rounding.before, Type("number"))}
     if node.lookups:
-        data["lookups"] = [{"table": l["table"], "label": l["label"], "key": to_json(l["key"], Type("number")),
-                            "value": to_json(l["value"], l["type"]), "reference": l["reference"]}
+        data["lookups"] = [{"table": l.table, "label": l.label, "key": to_json(l.key, Type("number")),
+                            "value": to_json(l.value, l.type), "reference": l.reference}
                            for l in node.lookups]
     if node.branches:
-        data["branches"] = node.branches
+        data["branches"] = [{"condition": b.condition, "value": b.value, "taken": b.taken} for b in node.branches]
     if node.aggregates:
-        data["aggregates"] = [{**{k: v for k, v in a.items() if k not in ("type", "value") and v is not None},
-                               "value": to_json(a["value"], a["type"])} for a in node.aggregates]
+        data["aggregates"] = [_aggregate_json(a) for a in node.aggregates]
     if node.records is not None:
-        side_type = (node.check or {}).get("side_type") or Type("number")
+        side_type = (node.check.side_type if node.check else None) or Type("number")
         data["records"] = [_record_json(item, type_, side_type) for item in node.records]
     if node.check:
-        check = {k: v for k, v in node.check.items() if k not in ("sides", "difference", "side_type")}
-        if "sides" in node.check:
-            type_ = node.check["side_type"] or Type("number")
-            check["left"], check["right"] = (to_json(s, type_) for s in node.check["sides"])
-            if node.check["difference"] is not None:
-                check["difference"] = to_json(node.check["difference"], type_)
+        check = {"passed": node.check.passed, "severity": node.check.severity, "message": node.check.message}
+        if node.check.sides is not None:
+            type_ = node.check.side_type or Type("number")
+            check["left"], check["right"] = (to_json(s, type_) for s in node.check.sides)
+            if node.check.difference is not None:
+                check["difference"] = to_json(node.check.difference, type_)
         data["check"] = check
     return data
 
 
-def _record_json(item: dict, type_: Type, side_type: Type) -> dict:
-    data = {"key": key_json(item["key"]), "value": to_json(item["value"], type_),
-            "display": item["display"]}
-    if item.get("substituted") is not None:
-        data["substituted"] = item["substituted"]
-    if "before_rounding" in item:
-        data["before_rounding"] = to_json(item["before_rounding"], Type("number"))
-    if "sides" in item:
-        data["left"], data["right"] = (to_json(s, side_type) for s in item["sides"])
+def _aggregate_json(a: Aggregation) -> dict:
+    data = {"function": a.function, "collection": a.collection, "field": a.field, "records": a.records,
+            "where": a.where}
+    return {**{k: v for k, v in data.items() if v is not None}, "value": to_json(a.value, a.type)}
+
+
+def _record_json(item: RecordRow, type_: Type, side_type: Type) -> dict:
+    data = {"key": key_json(item.key), "value": to_json(item.value, type_),
+            "display": item.display}
+    if item.substituted is not None:
+        data["substituted"] = item.substituted
+    if item.before_rounding is not None:
+        data["before_rounding"] = to_json(item.before_rounding, Type("number"))
+    if item.sides is not None:
+        data["left"], data["right"] = (to_json(s, side_type) for s in item.sides)
     return data
 
 
@@ -256,12 +261,12 @@ def _tree(nodes: dict[str, TraceNode], node_id: str, leads: tuple[str, str], dep
         lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  {kind_name(node.kind)}{origin}  "
                      f"{node.reference}")
         for item in node.records or ():
-            lines.append(f"{child_lead}    {item['key']}: {item['display']}{record_unit}")
+            lines.append(f"{child_lead}    {item.key}: {item.display}{record_unit}")
         return
     status = ""
     if node.check:
-        status = "  " + (_("✓ passed") if node.check["passed"] else _("✗ FAILED ({severity})").format(
-            severity=severity_name(node.check["severity"])))
+        status = "  " + (_("✓ passed") if node.check.passed else _("✗ FAILED ({severity})").format(
+            severity=severity_name(node.check.severity)))
     if node_id in forest.shown:
         lines.append(f"{lead}{node.id} {node.label} = {node.display}{unit}  " + _("(see above)"))
         return
@@ -275,27 +280,27 @@ def _tree(nodes: dict[str, TraceNode], node_id: str, leads: tuple[str, str], dep
     if node.substituted is not None:
         lines.append(detail + _("values:  {values}").format(values=node.substituted))
     for aggregate in node.aggregates:
-        where = f" where {aggregate['where']}" if aggregate["where"] else ""
+        where = f" where {aggregate.where}" if aggregate.where else ""
         lines.append(detail + _("over:    {aggregate} = {value} ({count} records)").format(
-            aggregate=f"{aggregate['function']}({aggregate['collection']}"
-                      f"{'.' + aggregate['field'] if aggregate['field'] else ''}{where})",
-            value=display(aggregate["value"], aggregate["type"]), count=aggregate["records"]))
+            aggregate=f"{aggregate.function}({aggregate.collection}"
+                      f"{'.' + aggregate.field if aggregate.field else ''}{where})",
+            value=display(aggregate.value, aggregate.type), count=aggregate.records))
     for item in node.records or ():
-        mark = "" if node.check is None else ("  ✓" if item["value"] else "  ✗")
-        lines.append(f"{detail}{item['key']}: {item['display']}{record_unit}{mark}  = {item['substituted']}")
+        mark = "" if node.check is None else ("  ✓" if item.value else "  ✗")
+        lines.append(f"{detail}{item.key}: {item.display}{record_unit}{mark}  = {item.substituted}")
     for lookup in node.lookups:
         lines.append(detail + _("lookup:  {lookup}").format(
-            lookup=f"{lookup['label']}[{lookup['key']}] = {display(lookup['value'], lookup['type'])}  "
-                   f"{lookup['reference']}"))
+            lookup=f"{lookup.label}[{lookup.key}] = {display(lookup.value, lookup.type)}  "
+                   f"{lookup.reference}"))
     for branch in node.branches:
         lines.append(detail + _("branch:  {condition} is {value} -> {taken}").format(
-            condition=branch["condition"], value=str(branch["value"]).lower(), taken=branch["taken"]))
+            condition=branch.condition, value=str(branch.value).lower(), taken=branch.taken))
     if node.rounding:
         lines.append(detail + _("rounded: {before} -> {after} ({places} places, {mode})").format(
-            before=display(node.rounding["before"], Type("number")), after=node.display,
-            places=node.rounding["places"], mode=node.rounding["mode"]))
-    if node.check and not node.check["passed"]:
-        lines.append(detail + _("message: {message}").format(message=node.check["message"]))
+            before=display(node.rounding.before, Type("number")), after=node.display,
+            places=node.rounding.places, mode=node.rounding.mode))
+    if node.check and not node.check.passed:
+        lines.append(detail + _("message: {message}").format(message=node.check.message))
     if node.note:
         lines.append(detail + _("note:    {note}").format(note=node.note))
     for i, child in enumerate(node.inputs):
