@@ -334,7 +334,7 @@ class Program:
         column = values[decl.id]
         node = self._node(decl, "fact", None, decl.span, note=decl.note, source=source or _("facts"))
         node.display = _("{count} records").format(count=len(keys))
-        node.records = [RecordRow(key, value, display(value, decl.type))
+        node.records = [RecordRow(key, value, decl.type)
                         for key, value in zip(keys, column)]
         return node
 
@@ -395,10 +395,9 @@ class Program:
 
     def _row_trace(self, decl: Rule | Check, key: Any, value: Any, before: Any, sides: tuple | None,
                    values: dict, row: int, record: list) -> RecordRow:
-        substituted = self._details(decl, values, row, record)[3]
-        return RecordRow(key, value, display(value, decl.type), substituted,
-                         before if before is not value and before != value else None,
-                         sides if isinstance(decl, Check) and not value else None)
+        return RecordRow(key, value, decl.type, before if before is not value and before != value else None,
+                         sides if isinstance(decl, Check) and not value else None,
+                         explain=lambda: self._details(decl, values, row, record)[3])
 
 
 class _DecimalBackend:

@@ -8,9 +8,9 @@ lists each record's value under ``records``. Views (text tree, JSON) live in :mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
-from ..core.datatypes import Type
+from ..core.datatypes import Type, display
 from ..core.source import Span
 
 TRACE_FORMAT_VERSION = 2
@@ -72,16 +72,27 @@ class CheckOutcome:
     side_type: Type | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RecordRow:
-    """One record's value of a per-record node."""
+    """One record's value of a per-record node. Its display text and its substituted formula are
+    made when a view reads them, not during evaluation (a traced city-year has a row per case and
+    rule: formatting them all eagerly was most of the cost of a trace)."""
 
     key: Any
     value: Any
-    display: str
-    substituted: str | None = None  # the formula with this record's values
+    type: Type  # the node's type: how the value displays
     before_rounding: Any = None  # set when rounding changed the value
     sides: tuple | None = None  # a failed comparison's two sides
+    explain: Callable[[], str | None] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def display(self) -> str:
+        return display(self.value, self.type)
+
+    @property
+    def substituted(self) -> str | None:
+        """The formula with this record's values."""
+        return self.explain() if self.explain is not None else None
 
 
 @dataclass
