@@ -116,8 +116,8 @@ def map_header(table: Table, fields: dict[str, Any], mapping: dict[str, MappedCo
     unknown = []
     for index, title in enumerate(table.header):
         mapped = mapping.get(title)
-        if mapped is not None and not mapped.fields:
-            continue  # ignored
+        if mapped is not None and not mapped.fields and title not in fields:
+            continue  # ignored, unless the ruleset has a field of that very id
         name = next((f for f in mapped.fields if f in fields), None) if mapped is not None else None
         if name is None:
             name = title if title in fields or title in extra else by_label.get(title)
