@@ -66,7 +66,8 @@ class TableOptions:
 
 def load_mapping(path: str) -> dict[str, MappedColumn]:
     """Read a ``--columns`` file: ``columns: {header: field, header: {field, unit, values}}`` and
-    ``ignore: [header, ...]`` (an export's columns no field needs)."""
+    ``ignore: [header, ...]`` (an export's columns no field needs; a ruleset with a field of that
+    very id still reads the column)."""
     from ..load.document import load_document
     doc = load_document(path)
     columns = doc.value.get("columns") if isinstance(doc.value, dict) else None
