@@ -67,3 +67,31 @@ def test_the_cases_written_out_carry_the_catalogue_scores(tmp_path, capsys):
         ("5800", "2", "13920")
     assert (rows["S0007"]["disease_score"], rows["S0007"]["cost_adjustment"], rows["S0007"]["points"]) == \
         ("2400", "0.4", "1008")
+
+
+def test_the_example_ruleset_validates_and_only_the_replaced_inputs_are_unused():
+    # the catalogue replaces the module's relative-cost score (mi ÷ M × base score): those three go unused
+    from rulesengine.core.errors import render
+    from rulesengine.evaluate.driver import load_program
+    program = load_program(str(EXAMPLE / "dip_platform_city.yaml"))
+    warnings = [render(w).splitlines()[0] for w in program.ruleset.warnings]
+    assert len(warnings) == 3 and all("warning[unused]" in w for w in warnings), warnings
+    assert ["'base_score'" in warnings[0], "'base_disease_average_cost'" in warnings[1],
+            "'case.disease_average_cost'" in warnings[2]] == [True, True, True]
+
+
+def test_the_mapping_ignores_the_catalogue_keys_for_other_rulesets_yet_this_one_reads_them():
+    # rulesets/mappings/national_platform.yaml lists dip_dise_grp_code and insutype under ignore (Zibo has
+    # no such fields); the example's cases have fields of those very ids, so the batch above reads them.
+    text = MAPPING.read_text(encoding="utf-8")
+    ignored = text[text.index("\nignore:"):]
+    assert "dip_dise_grp_code" in ignored and "insutype" in ignored
+
+
+def test_the_example_rulesets_own_test_passes():
+    # the ruleset's tests: section (two institutions, four cases; arithmetic in the YAML comments)
+    from rulesengine.commands.testrunner import run_tests
+    from rulesengine.evaluate.driver import load_program
+    outcomes = run_tests(load_program(str(EXAMPLE / "dip_platform_city.yaml")))
+    assert [o.test_id for o in outcomes] == ["catalogue_and_level"]
+    assert all(o.passed for o in outcomes), outcomes
