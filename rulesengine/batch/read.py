@@ -66,7 +66,8 @@ class TableOptions:
 
 def load_mapping(path: str) -> dict[str, MappedColumn]:
     """Read a ``--columns`` file: ``columns: {header: field, header: {field, unit, values}}`` and
-    ``ignore: [header, ...]`` (an export's columns no field needs)."""
+    ``ignore: [header, ...]`` (an export's columns no field needs; a ruleset with a field of that
+    very id still reads the column)."""
     from ..load.document import load_document
     doc = load_document(path)
     columns = doc.value.get("columns") if isinstance(doc.value, dict) else None
@@ -116,8 +117,8 @@ def map_header(table: Table, fields: dict[str, Any], mapping: dict[str, MappedCo
     unknown = []
     for index, title in enumerate(table.header):
         mapped = mapping.get(title)
-        if mapped is not None and not mapped.fields:
-            continue  # ignored
+        if mapped is not None and not mapped.fields and title not in fields:
+            continue  # ignored, unless the ruleset has a field of that very id
         name = next((f for f in mapped.fields if f in fields), None) if mapped is not None else None
         if name is None:
             name = title if title in fields or title in extra else by_label.get(title)
