@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sqlite3
 import sys
 
 from ..core.errors import RulesError, UsageError
@@ -17,7 +18,7 @@ from ..core.i18n import _
 from ..evaluate.evaluator import Evaluation, Program
 from ..evaluate.facts import example_facts
 from .catalog import NAME, Catalog
-from .ledger import Ledger, output_text, rerun
+from .ledger import Ledger, default_path, output_text, rerun
 from .work import facts_text
 
 ENV = "RULESENGINE_LEDGER"
@@ -35,8 +36,6 @@ def ledger_options(command) -> None:
 
 def ledger_path(args) -> str | None:
     """The ledger file the options and the environment name; None when recording is off."""
-    from .ledger import default_path
-
     if getattr(args, "no_ledger", False):
         return None
     path = getattr(args, "ledger", None) or os.environ.get(ENV) or default_path()
@@ -133,7 +132,7 @@ def run_history(args) -> int:
 def _runs(ledger: Ledger):
     try:
         return ledger.runs(limit=10_000)
-    except Exception as exc:  # sqlite3.Error: not a ledger (or a damaged one)
+    except sqlite3.Error as exc:  # a damaged ledger
         raise UsageError(_("cannot read the ledger '{path}': {reason}").format(path=ledger.path, reason=exc),
                          hint=_("give the ledger file with --ledger FILE")) from None
 
