@@ -101,3 +101,28 @@ def test_unknown_run_missing_and_bad_ledger_exit_2(folder, tmp_path, capsys):
     assert main(["rerun", "1", "--ledger", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "bad.sqlite3" in err and "Traceback" not in err
+
+
+def test_the_default_ledger_is_the_workbenchs(folder, tmp_path, monkeypatch):
+    monkeypatch.delenv("RULESENGINE_LEDGER")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert main(["run", str(folder / "sanya_2024.yaml"), "--example"]) == 0
+    assert len(_runs(tmp_path / "data" / "rulesengine" / "ledger.sqlite3")) == 1
+
+
+def test_history_of_one_ruleset(folder, tmp_path, capsys):
+    ledger = str(tmp_path / "ledger.sqlite3")
+    assert main(["run", str(folder / "sanya_2024.yaml"), "--example", "--ledger", ledger]) == 0
+    assert main(["run", str(ROOT / "rulesets" / "zibo_2025.yaml"), "--example", "--ledger", ledger]) == 0
+    capsys.readouterr()
+    assert main(["history", "--ruleset", "zibo_2025", "--ledger", ledger]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].split()[0] == "2" and "zibo_2025" in lines[0]
+
+
+def test_the_notice_is_chinese(folder, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert main(["--lang", "zh", "run", str(folder / "sanya_2024.yaml"), "--example",
+                 "--ledger", str(blocker / "l.sqlite3")]) == 0
+    assert "提示：本次运行未能记入台账" in capsys.readouterr().err
