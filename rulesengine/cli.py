@@ -35,6 +35,7 @@ from .views.render_html import render_html
 from .views.render_md import render_md
 from .views.report import dumps, run_json, run_table, trace_json, trace_text
 from .commands.testrunner import run_tests
+from .serve.history import add_history_parsers, ledger_options, record_run, run_history, run_rerun
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
 _GIVEN_LANGUAGE: str | None = None  # --lang as given on the command line (serve defaults to zh)
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "self-contained page) or md (Markdown) for people"))
             command.add_argument("-o", "--output", metavar="FILE",
                                  help=_("write to FILE instead of standard output"))
+        ledger_options(command)
 
     test = sub.add_parser("test", help=_("run the rulesets' own tests"))
     test.add_argument("paths", nargs="*", metavar="RULESET",
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_template_parser(sub)
     add_new_parser(sub)
     _add_serve_parser(sub)
+    add_history_parsers(sub)
     return parser
 
 
@@ -139,6 +142,7 @@ def _add_report_parsers(sub) -> None:
     book.add_argument("-o", "--output", required=True, metavar="FILE.xlsx",
                       help=_("the workbook to write"))
     book.set_defaults(targets=None)
+    ledger_options(book)
 
     diff = sub.add_parser("diff", help=_("what changed between two versions of a ruleset, and "
                                          "which results move on given facts"))
@@ -338,6 +342,7 @@ def _run(args) -> int:
         sys.stdout.write(dumps(run_json(program, evaluation)))
     else:
         sys.stdout.write(run_table(program, evaluation))
+    _record(args, "run", program, evaluation)
     return _outcome(evaluation)
 
 
@@ -348,7 +353,14 @@ def _explain(args) -> int:
              "md": lambda: render_md(program, evaluation),
              "text": lambda: trace_text(program, evaluation)}
     _emit(views[args.format](), args.output)
+    _record(args, "explain", program, evaluation)
     return _outcome(evaluation)
+
+
+def _record(args, command: str, program: Program, evaluation: Evaluation) -> None:
+    """Keep the run in the audit ledger (not a run that reported errors: it has no result)."""
+    if not evaluation.errors:
+        record_run(args, command, program, evaluation)
 
 
 def _emit(text: str, path: str | None) -> None:
@@ -427,6 +439,7 @@ def _workbook(args) -> int:
                          hint=_("name the output FILE.xlsx"))
     program, evaluation = _evaluate(args, trace=True)
     write_workbook(program, evaluation, args.output)
+    _record(args, "workbook", program, evaluation)
     return _outcome(evaluation)
 
 
@@ -487,4 +500,5 @@ def _language_or_zh(args) -> str:
 
 _COMMANDS = {"validate": _validate, "run": _run, "explain": _explain, "test": _test,
              "coverage": _coverage, "compare": _compare, "graph": _graph, "workbook": _workbook,
-             "diff": _diff, "batch": run_batch, "template": run_template, "new": run_new, "serve": _serve}
+             "diff": _diff, "batch": run_batch, "template": run_template, "new": run_new, "serve": _serve,
+             "history": run_history, "rerun": run_rerun}

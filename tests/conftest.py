@@ -40,6 +40,13 @@ def english_messages():
 
 
 @pytest.fixture(autouse=True)
+def no_ledger_at_home(monkeypatch):
+    """No test writes the user's audit ledger (~/.local/share/rulesengine): recording is off unless
+    a test gives --ledger FILE (or sets RULESENGINE_LEDGER itself); subprocesses inherit this."""
+    monkeypatch.setenv("RULESENGINE_LEDGER", "off")
+
+
+@pytest.fixture(autouse=True)
 def english_again():
     """A test that ran ``main(["--lang", "zh", ...])`` leaves the language Chinese: back to English."""
     yield

@@ -181,9 +181,11 @@ def good_cases(tmp: pathlib.Path) -> dict[str, list[list[str]]]:
     tables = _tables(tmp)
     changed = tmp / "sanya_changed.yaml"
     changed.write_text(SANYA.read_text(encoding="utf-8").replace("rate: 5%", "rate: 6%"), encoding="utf-8")
+    ledger = str(tmp / "ledger.sqlite3")  # the run with --ledger is run 1; history and rerun read it
     return {
         "validate": [["rulesets"], *[[str(p)] for p in FIXTURES]],
-        "run": [[str(p), "--example"] for p in RULESETS] + [[sanya, "--example", "--format", "json"]],
+        "run": [[str(p), "--example"] for p in RULESETS]
+               + [[sanya, "--example", "--format", "json", "--ledger", ledger]],
         "explain": [[sanya, "settlement_amount", "--example", "--format", f, "-o", str(out / f"sanya.{f}")]
                     for f in ("html", "md")]
                    + [[sanya, "settlement_amount", "--example", "--format", "text"],
@@ -206,6 +208,8 @@ def good_cases(tmp: pathlib.Path) -> dict[str, list[list[str]]]:
         "template": [[zibo, "--example", "-o", str(out / "输入模板.xlsx")],
                      [sanya, "--example", "--format", "csv", "-o", str(out / "template_csv")]],
         "new": [["weifang", "--from", zibo, "-o", str(out / "weifang")]],
+        "history": [["--ledger", ledger], ["show", "1", "--ledger", ledger]],
+        "rerun": [["1", "--ledger", ledger]],
     }
 
 
@@ -237,6 +241,8 @@ def bad_cases(tmp: pathlib.Path) -> dict[str, list[list[str]]]:
         "template": [[missing, "-o", str(out / "t.xlsx")], [sanya, "-o", sanya], [bad_ruleset, "-o", str(out / "b.xlsx")]],
         "new": [["weifang", "--from", missing, "-o", str(out / "w1")], ["weifang", "--from", sanya, "-o", str(out)]],
         "serve": [[str(tmp / "no_such_folder")]],
+        "history": [["--ledger", missing], ["show", "--ledger", missing], ["show", "7", "--ledger", str(bad_facts)]],
+        "rerun": [["7", "--ledger", missing], ["1", "--ledger", str(bad_facts)]],
     }
 
 

@@ -36,12 +36,12 @@ CREATE TABLE IF NOT EXISTS runs (
     ruleset TEXT NOT NULL, ruleset_id TEXT NOT NULL, document_number TEXT NOT NULL,
     files TEXT NOT NULL, targets TEXT, as_of TEXT,
     facts TEXT NOT NULL, facts_source TEXT NOT NULL, facts_sha256 TEXT NOT NULL,
-    output TEXT NOT NULL, output_sha256 TEXT NOT NULL, failed_checks TEXT NOT NULL);
+    output TEXT NOT NULL, output_sha256 TEXT NOT NULL, failed_checks TEXT NOT NULL, folder TEXT);
 CREATE TABLE IF NOT EXISTS files (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL);
 """
 COLUMNS = ("id", "at", "who", "command", "ruleset", "ruleset_id", "document_number", "files",
            "targets", "as_of", "facts", "facts_source", "facts_sha256", "output", "output_sha256",
-           "failed_checks")
+           "failed_checks", "folder")
 
 
 def default_path() -> str:
@@ -80,6 +80,7 @@ class Record:
     output: str
     output_sha256: str
     failed_checks: list[str]
+    folder: str | None = None  # the rulesets' folder (absolute) when the run was kept
 
     @classmethod
     def from_row(cls, row: tuple) -> "Record":
@@ -99,7 +100,11 @@ class Ledger:
             os.makedirs(folder, exist_ok=True)
             with self._connect() as db:
                 db.executescript(SCHEMA)
+                if "folder" not in {row[1] for row in db.execute("PRAGMA table_info(runs)")}:
+                    db.execute("ALTER TABLE runs ADD COLUMN folder TEXT")  # a ledger of an earlier version
         except (OSError, sqlite3.Error) as exc:
+            if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+                exc = _("the file is not an SQLite database (or is damaged)")
             raise UsageError(_("cannot open the ledger '{path}': {reason}").format(path=path, reason=exc),
                              hint=_("give another file with --ledger, or --no-ledger")) from None
 
@@ -117,7 +122,7 @@ class Ledger:
                meta.document_number, json.dumps(files, sort_keys=True),
                json.dumps(targets) if targets else None, as_of.isoformat() if as_of else None,
                facts_text, facts_source, sha256(facts_text), output, sha256(output),
-               json.dumps([c.id for c in evaluation.failed_checks]))
+               json.dumps([c.id for c in evaluation.failed_checks]), catalog.folder)
         try:
             with self._connect() as db:
                 db.executemany("INSERT OR IGNORE INTO files VALUES (?, ?)",
