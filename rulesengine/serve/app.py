@@ -22,6 +22,7 @@ from ..core.errors import OutputError, RulesError
 from ..core.i18n import _, get_language, set_language
 from .api import router as api_router
 from .batch_routes import api as batch_api, pages as batch_pages
+from .help import router as help_router
 from .catalog import Catalog, ConflictError, NotFoundError
 from .jobs import MAX_UPLOAD_BYTES, Jobs
 from .ledger import Ledger
@@ -64,6 +65,7 @@ def create_app(folder: str, *, ledger: str | None = None, token: str | None = No
     app.include_router(batch_api)
     app.include_router(page_router)
     app.include_router(batch_pages)
+    app.include_router(help_router)
     _handlers(app)
     _guard(app)
     return app

@@ -81,6 +81,7 @@ def words() -> dict[str, str]:
         "error_title": _("The request could not be done"), "back": _("Back"), "typing": _("checking…"),
         "recomputing": _("recomputing…"), "lost": _("the server did not answer"),
         "run_tests": _("Run its tests"), "tests": _("Tests"), "passed": _("passed"), "failed": _("failed"),
+        "help": _("Help"),
     }
 
 
