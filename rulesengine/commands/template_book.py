@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..views.sheets import (FACT_HEAD, FACTS_SHEET, grey, neutralise_book, number_format, style_header,
                             widths)
-from .template import Part, cell, describe
+from .template_parts import Part, cell, describe
 
 GUIDE_SHEET = "填写说明"
 LISTS_SHEET = "允许值"
