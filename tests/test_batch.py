@@ -264,8 +264,9 @@ def test_traces_one_per_institution(tmp_path, capsys):
     assert [r["key"] for r in points["records"]] == ["C04", "C05", "C06"]
 
 
-def test_output_is_atomic_when_the_process_is_killed(tmp_path):
-    """SIGKILL while the output is being written: OUT must not exist, whole or in part."""
+def signal_mid_write(tmp_path: pathlib.Path, sig: int) -> tuple[subprocess.Popen, bytes, pathlib.Path]:
+    """Run batch on a generated 300,000-case city and send ``sig`` as soon as the temporary output
+    file is being written; (the process, its stderr, OUT)."""
     data = tmp_path / "city"
     subprocess.run([sys.executable, str(GENERATOR), "dip", "--cases", "300000", "-o", str(data)],
                    check=True, capture_output=True)
@@ -273,18 +274,23 @@ def test_output_is_atomic_when_the_process_is_killed(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "rulesengine", "batch", str(ZIBO), "--table", str(data / "institutions.csv"),
          "--table", str(data / "cases.csv"), "--facts", str(data / "facts.yaml"), "-o", str(out),
-         "--collection", "cases"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+         "--collection", "cases"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120  # a guard against a hung run, not a speed assertion
     try:
         while time.monotonic() < deadline and process.poll() is None:
-            partial = [p for p in tmp_path.iterdir() if p.name.startswith(".") and p.stat().st_size > 0]
-            if partial:  # the temporary output is being written: kill now
-                os.kill(process.pid, signal.SIGKILL)
+            if any(p.name.startswith(".") and p.stat().st_size > 0 for p in tmp_path.iterdir()):
+                os.kill(process.pid, sig)  # the temporary output is being written
                 break
             time.sleep(0.005)
-        process.wait(timeout=60)
+        _, err = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
+    return process, err, out
+
+
+def test_output_is_atomic_when_the_process_is_killed(tmp_path):
+    """SIGKILL while the output is being written: OUT must not exist, whole or in part."""
+    process, _err, out = signal_mid_write(tmp_path, signal.SIGKILL)
     assert process.returncode == -signal.SIGKILL, "the run ended before it could be killed mid-write"
     assert not out.exists()

@@ -17,11 +17,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from test_batch import GENERATOR, SANYA, ZIBO, _by_key, _read, _sanya_table, _zibo_tables
+from test_batch import GENERATOR, SANYA, ZIBO, _by_key, _read, _sanya_table, _zibo_tables, signal_mid_write
 
 from rulesengine.cli import main
 from rulesengine.core.output import formula_safe
@@ -222,25 +221,7 @@ def test_trace_names_are_unique_and_stable(tmp_path, capsys):
 
 
 def test_sigterm_removes_the_temporary_file_and_exits_143(tmp_path):
-    data = tmp_path / "city"
-    subprocess.run([sys.executable, str(GENERATOR), "dip", "--cases", "300000", "-o", str(data)],
-                   check=True, capture_output=True)
-    out = tmp_path / "cases_out.csv"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rulesengine", "batch", str(ZIBO), "--table", str(data / "institutions.csv"),
-         "--table", str(data / "cases.csv"), "--facts", str(data / "facts.yaml"), "-o", str(out),
-         "--collection", "cases"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and process.poll() is None:
-            if any(p.name.startswith(".") and p.stat().st_size > 0 for p in tmp_path.iterdir()):
-                os.kill(process.pid, signal.SIGTERM)  # the temporary output is being written
-                break
-            time.sleep(0.005)
-        _, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    process, err, out = signal_mid_write(tmp_path, signal.SIGTERM)
     assert process.returncode == 143, err
     assert b"Traceback" not in err
     assert not out.exists()
