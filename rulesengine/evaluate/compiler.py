@@ -38,11 +38,11 @@ def compile_formula(decl: Rule | Check, ruleset: Ruleset, tree: ast.Node | None 
     return _Compiler(ruleset, context, decl.entity).build(tree or decl.tree)
 
 
-def compile_check(decl: Check, ruleset: Ruleset) -> Callable[[dict, "int | None", "list | None"], tuple]:
+def compile_check(decl: Check, ruleset: Ruleset, condition: Compiled) -> Callable[[dict, "int | None", "list | None"], tuple]:
     """A check as ``fn(values, row, record) -> (passed, sides)``: a comparison gives its two
-    sides from the same single evaluation that decides it; any other condition gives None."""
+    sides from the same single evaluation that decides it; any other condition (``condition``,
+    the check's compiled formula) gives None."""
     if not isinstance(decl.tree, ast.Compare):
-        condition = compile_formula(decl, ruleset)
         return lambda values, row, record: (condition(values, row, record), None)
     left, right = compile_formula(decl, ruleset, decl.tree.left), compile_formula(decl, ruleset, decl.tree.right)
     op = _COMPARE[decl.tree.op]

@@ -103,7 +103,6 @@ class Program:
         self.supplied = [d.id for d in decls.values() if isinstance(d, Table) and d.supplied]
         self.formulas: dict[str, Compiled] = {}
         self.divides: dict[str, bool] = {}  # whether a formula divides (semantics.rule_value)
-        self.sides: dict[str, tuple[Compiled, Compiled]] = {}  # a failed record's sides (fixed-point)
         self.checks: dict[str, Callable] = {}  # check -> (passed, sides), one evaluation
         self.names: dict[str, list[ast.Name]] = {}  # for splicing values into formulas
         self.accessors: dict[str, list[tuple[Compiled, Type]]] = {}  # the value of each name
@@ -116,10 +115,7 @@ class Program:
                     (compile_formula(decl, ruleset, name), ruleset.resolve(name.id, decl.entity).type)
                     for name in self.names[decl.id]]
                 if isinstance(decl, Check):
-                    self.checks[decl.id] = compile_check(decl, ruleset)
-                if isinstance(decl, Check) and isinstance(decl.tree, ast.Compare):
-                    self.sides[decl.id] = (compile_formula(decl, ruleset, decl.tree.left),
-                                           compile_formula(decl, ruleset, decl.tree.right))
+                    self.checks[decl.id] = compile_check(decl, ruleset, self.formulas[decl.id])
 
     def evaluate(self, facts: dict[str, Any], targets: list[str] | None = None, *,
                  trace: bool = False, fact_source: str | None = None,
@@ -254,10 +250,9 @@ class Program:
             result.trace.append(self._rule_node(decl, value, values, record, rounding_info, check))
 
     def sides_of(self, decl: Check, values: dict, row: int | None) -> tuple | None:
-        if decl.id not in self.sides:
-            return None
-        left, right = self.sides[decl.id]
-        return left(values, row, None), right(values, row, None)
+        """A comparison check's two sides (None for another condition), for the fixed-point
+        back-end's failed records."""
+        return self.checks[decl.id](values, row, None)[1]
 
     def _evaluate_column(self, decl: Rule | Check, values: dict, result: Evaluation, trace: bool,
                          dead: set[int]) -> set[int]:
